@@ -1,0 +1,216 @@
+/* Table-driven option parsing (see options.h). */
+#include "common/options.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/url.h"
+
+static const struct nsl_option *find_option(const struct nsl_options_spec *spec, const char *name,
+                                            size_t len)
+{
+    for (const struct nsl_option *o = spec->options; o->name; o++)
+        if (strlen(o->name) == len && strncmp(o->name, name, len) == 0)
+            return o;
+    return NULL;
+}
+
+static int set_value(const struct nsl_options_spec *spec, const struct nsl_option *o, void *cfg,
+                     const char *value, const char *source)
+{
+    char *field = (char *)cfg + o->offset;
+    switch (o->type) {
+    case NSL_OPT_URL: {
+        struct nsl_url url;
+        char why[128];
+        if (nsl_url_parse(value, &url, why, sizeof why) != 0) {
+            fprintf(stderr, "%s: %s --%s: %s\n", spec->program, source, o->name, why);
+            return -1;
+        }
+    }
+        /* fall through */
+    case NSL_OPT_STRING: {
+        char *copy = strdup(value);
+        if (!copy)
+            return -1;
+        free(*(char **)field);
+        *(char **)field = copy;
+        return 0;
+    }
+    case NSL_OPT_INT: {
+        char *end;
+        errno = 0;
+        long long v = strtoll(value, &end, 10);
+        if (!*value || *end || errno || v < o->min || v > o->max) {
+            fprintf(stderr, "%s: %s --%s must be an integer in [%lld, %lld], not \"%s\"\n",
+                    spec->program, source, o->name, (long long)o->min, (long long)o->max, value);
+            return -1;
+        }
+        *(int64_t *)field = v;
+        return 0;
+    }
+    case NSL_OPT_BOOL:
+        if (strcmp(value, "true") == 0 || strcmp(value, "1") == 0) {
+            *(bool *)field = true;
+        } else if (strcmp(value, "false") == 0 || strcmp(value, "0") == 0) {
+            *(bool *)field = false;
+        } else {
+            fprintf(stderr, "%s: %s --%s must be true or false, not \"%s\"\n", spec->program,
+                    source, o->name, value);
+            return -1;
+        }
+        return 0;
+    }
+    return -1;
+}
+
+static int load_file(const struct nsl_options_spec *spec, void *cfg, const char *path)
+{
+    json_error_t jerr;
+    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root || !json_is_object(root)) {
+        fprintf(stderr, "%s: config file %s: %s\n", spec->program, path,
+                root ? "must hold one JSON object" : jerr.text);
+        json_decref(root);
+        return -1;
+    }
+    const char *key;
+    json_t *v;
+    int rc = 0;
+    json_object_foreach(root, key, v) {
+        const struct nsl_option *o = find_option(spec, key, strlen(key));
+        char text[64];
+        const char *value = text;
+        if (!o) {
+            fprintf(stderr, "%s: config file %s: unknown setting \"%s\"\n", spec->program, path,
+                    key);
+            rc = -1;
+            break;
+        }
+        if (json_is_string(v))
+            value = json_string_value(v);
+        else if (json_is_integer(v))
+            snprintf(text, sizeof text, "%lld", (long long)json_integer_value(v));
+        else if (json_is_boolean(v))
+            value = json_is_true(v) ? "true" : "false";
+        else
+            value = "(not a string, integer or boolean)";
+        if (set_value(spec, o, cfg, value, "config file") != 0) {
+            rc = -1;
+            break;
+        }
+    }
+    json_decref(root);
+    return rc;
+}
+
+static int set_defaults(const struct nsl_options_spec *spec, void *cfg)
+{
+    for (const struct nsl_option *o = spec->options; o->name; o++)
+        if (o->default_value && set_value(spec, o, cfg, o->default_value, "default") != 0)
+            return -1;
+    return 0;
+}
+
+/* Finds --config before anything else so that flags override the file wherever they stand. */
+static const char *find_config_path(int argc, char **argv, bool stop_at_positional)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0 || (stop_at_positional && argv[i][0] != '-'))
+            break;
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            return argv[i + 1];
+        if (strncmp(argv[i], "--config=", 9) == 0)
+            return argv[i] + 9;
+    }
+    return NULL;
+}
+
+enum nsl_options_result nsl_options_parse(const struct nsl_options_spec *spec, void *cfg,
+                                          int argc, char **argv, int *next)
+{
+    if (set_defaults(spec, cfg) != 0)
+        return NSL_OPTIONS_EXIT_FAILURE;
+    const char *config = find_config_path(argc, argv, spec->allow_positional);
+    if (config && load_file(spec, cfg, config) != 0)
+        return NSL_OPTIONS_EXIT_FAILURE;
+    int i = 1;
+    for (; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "--") == 0) {
+            i++;
+            break;
+        }
+        if (strncmp(arg, "--", 2) != 0) {
+            if (spec->allow_positional)
+                break;
+            fprintf(stderr, "%s: unexpected argument \"%s\" (see --help)\n", spec->program, arg);
+            return NSL_OPTIONS_EXIT_FAILURE;
+        }
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+            nsl_options_print_help(spec, stdout);
+            return NSL_OPTIONS_EXIT_SUCCESS;
+        }
+        if (strcmp(arg, "--version") == 0) {
+            printf("%s %s\n", spec->program, NSL_VERSION);
+            return NSL_OPTIONS_EXIT_SUCCESS;
+        }
+        const char *name = arg + 2, *eq = strchr(name, '=');
+        size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
+        if (nlen == 6 && strncmp(name, "config", 6) == 0) {
+            i += eq ? 0 : 1; /* already loaded */
+            continue;
+        }
+        const struct nsl_option *o = find_option(spec, name, nlen);
+        if (!o) {
+            fprintf(stderr, "%s: unknown option --%.*s (see --help)\n", spec->program, (int)nlen,
+                    name);
+            return NSL_OPTIONS_EXIT_FAILURE;
+        }
+        const char *value = eq ? eq + 1 : NULL;
+        if (!value && o->type == NSL_OPT_BOOL)
+            value = "true";
+        if (!value) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "%s: option --%s needs a value\n", spec->program, o->name);
+                return NSL_OPTIONS_EXIT_FAILURE;
+            }
+            value = argv[++i];
+        }
+        if (set_value(spec, o, cfg, value, "option") != 0)
+            return NSL_OPTIONS_EXIT_FAILURE;
+    }
+    if (next)
+        *next = i;
+    return NSL_OPTIONS_OK;
+}
+
+void nsl_options_print_help(const struct nsl_options_spec *spec, FILE *out)
+{
+    fprintf(out, "Usage: %s %s\n\n%s\n\nOptions:\n", spec->program, spec->usage, spec->summary);
+    for (const struct nsl_option *o = spec->options; o->name; o++) {
+        const char *kind = o->type == NSL_OPT_INT    ? "N"
+                           : o->type == NSL_OPT_BOOL ? "[true|false]"
+                           : o->type == NSL_OPT_URL  ? "URL"
+                                                     : "VALUE";
+        fprintf(out, "  --%s %s\n      %s", o->name, kind, o->help);
+        if (o->type == NSL_OPT_INT)
+            fprintf(out, " (range %lld..%lld)", (long long)o->min, (long long)o->max);
+        fprintf(out, " [default: %s]\n", o->default_value ? o->default_value : "none");
+    }
+    fprintf(out, "  --config FILE\n      JSON object of the settings above, overridden by flags\n"
+                 "  --help, --version\n");
+}
+
+void nsl_options_free(const struct nsl_options_spec *spec, void *cfg)
+{
+    for (const struct nsl_option *o = spec->options; o->name; o++) {
+        if (o->type == NSL_OPT_STRING || o->type == NSL_OPT_URL) {
+            char **field = (char **)((char *)cfg + o->offset);
+            free(*field);
+            *field = NULL;
+        }
+    }
+}
