@@ -16,6 +16,10 @@ json_t *nsl_json_parse_object(const char *data, size_t len, nsl_err code, struct
 {
     json_error_t jerr;
     json_t *v = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!v && json_error_code(&jerr) == json_error_duplicate_key) {
+        nsl_fail(err, code == NSL_ERR_BAD_FRAME ? NSL_ERR_INVALID_REQUEST : code, "%s", jerr.text);
+        return NULL;
+    }
     if (!v) {
         nsl_fail(err, code, "malformed JSON at offset %d: %s", jerr.position, jerr.text);
         return NULL;

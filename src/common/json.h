@@ -35,7 +35,9 @@ struct nsl_field_spec {
 
 const char *nsl_field_type_name(enum nsl_field_type type);
 
-/* Parses exactly one JSON object. On failure returns NULL and fills err with code. */
+/* Parses exactly one JSON object. On failure returns NULL and fills err with code; a duplicate
+ * key in a frame payload (code BAD_FRAME) is reported as INVALID_REQUEST, since the frame itself
+ * was sound (ARCHITECTURE §2). */
 json_t *nsl_json_parse_object(const char *data, size_t len, nsl_err code, struct nsl_error *err);
 
 /* Checks obj against spec: unknown members, missing required members, wrong types, oversize

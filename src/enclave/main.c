@@ -1,1 +1,164 @@
-int main(void) { return 0; }
+/* nsl-enclave: the enclave process. Listens for requests from the parent, connects out to the
+ * parent's host channel, and serves the operations of routes.def until SIGTERM/SIGINT. */
+#include <errno.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
+#include "common/frame.h"
+#include "common/log.h"
+#include "common/options.h"
+#include "common/url.h"
+#include "enclave/hostchan.h"
+#include "enclave/server.h"
+
+struct enclave_config {
+    char *listen;
+    char *host_channel;
+    char *mode;
+    char *log_level;
+    int64_t max_frame;
+    int64_t max_connections;
+    int64_t max_inflight;
+    int64_t idle_timeout_ms;
+    int64_t write_buffer_max;
+    int64_t workers;
+};
+
+#define OPT(name, type, field, def, min, max, help)                                                \
+    {name, type, offsetof(struct enclave_config, field), def, min, max, help}
+
+static const struct nsl_option options[] = {
+    OPT("listen", NSL_OPT_URL, listen, "vsock://ANY:5000", 0, 0, "where the parent connects"),
+    OPT("host-channel", NSL_OPT_URL, host_channel, "vsock://3:5001",
+        0, 0, "the parent's host-channel listener (storage, egress)"),
+    OPT("mode", NSL_OPT_STRING, mode, "nitro", 0, 0,
+        "nitro (real NSM device) or sim (dev and tests: simulated attestation, not secure)"),
+    OPT("log-level", NSL_OPT_STRING, log_level, "info", 0, 0, "debug, info, warn or error"),
+    OPT("max-frame", NSL_OPT_INT, max_frame, "1048576", 1024, 64 << 20,
+        "largest request frame in bytes; larger ones get BAD_FRAME and the connection closes"),
+    OPT("max-connections", NSL_OPT_INT, max_connections, "4096", 1, 1 << 20,
+        "concurrent connections; further ones are closed at once"),
+    OPT("max-inflight", NSL_OPT_INT, max_inflight, "64", 1, 65536,
+        "requests in progress per connection before reading from it pauses"),
+    OPT("idle-timeout-ms", NSL_OPT_INT, idle_timeout_ms, "120000", 100, 86400000,
+        "a connection with no traffic and nothing in flight is closed after this"),
+    OPT("write-buffer-max", NSL_OPT_INT, write_buffer_max, "4194304", 4096, 1 << 30,
+        "unsent response bytes per connection before reading from it pauses"),
+    OPT("workers", NSL_OPT_INT, workers, "4", 1, 256, "threads for handlers that may block"),
+    NSL_OPTIONS_END,
+};
+
+static const struct nsl_options_spec spec = {
+    .program = "nsl-enclave",
+    .usage = "[OPTIONS]",
+    .summary = "Neo Service Layer enclave: router and services behind the parent (ARCHITECTURE §1).",
+    .options = options,
+};
+
+static struct nsl_server *running;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    if (running)
+        nsl_server_stop(running);
+}
+
+/* Keeps secrets out of core files and away from ptrace by other users (ARCHITECTURE §8). */
+static void harden_process(void)
+{
+    struct rlimit none = {0, 0};
+    setrlimit(RLIMIT_CORE, &none);
+    prctl(PR_SET_DUMPABLE, 0);
+}
+
+static int check_config(const struct enclave_config *cfg, enum nsl_log_level *level,
+                        const char **mode)
+{
+    if (nsl_log_level_parse(cfg->log_level, level) != 0) {
+        fprintf(stderr, "nsl-enclave: --log-level must be debug, info, warn or error\n");
+        return -1;
+    }
+    if (strcmp(cfg->mode, "sim") == 0) {
+        *mode = "simulated";
+    } else if (strcmp(cfg->mode, "nitro") == 0) {
+        *mode = "nitro";
+    } else {
+        fprintf(stderr, "nsl-enclave: --mode must be nitro or sim\n");
+        return -1;
+    }
+    return 0;
+}
+
+static int serve(const struct enclave_config *cfg, struct nsl_enclave_ctx *ctx)
+{
+    struct nsl_url listen_url, host_url;
+    nsl_url_parse(cfg->listen, &listen_url, NULL, 0);
+    nsl_url_parse(cfg->host_channel, &host_url, NULL, 0);
+    int fd = nsl_net_listen(&listen_url, 1024);
+    if (fd < 0) {
+        nsl_logf(NSL_LOG_ERROR, "listen_failed", "%s: %s", cfg->listen, strerror(errno));
+        return 1;
+    }
+    struct nsl_server_config scfg = {
+        .max_frame = (size_t)cfg->max_frame,
+        .max_connections = (uint32_t)cfg->max_connections,
+        .max_inflight = (uint32_t)cfg->max_inflight,
+        .idle_timeout_ms = (uint32_t)cfg->idle_timeout_ms,
+        .write_buffer_max = (size_t)cfg->write_buffer_max,
+        .workers = (uint32_t)cfg->workers,
+    };
+    ctx->host = nsl_hostchan_start(&host_url, NSL_FRAME_DEFAULT_MAX);
+    struct nsl_server *srv = ctx->host ? nsl_server_create(&scfg, fd, ctx) : NULL;
+    if (!srv) {
+        nsl_log(NSL_LOG_ERROR, "start_failed", "reason", "out of memory or descriptors", NULL);
+        nsl_hostchan_stop(ctx->host);
+        return 1;
+    }
+    running = srv;
+    nsl_log(NSL_LOG_INFO, "listening", "url", cfg->listen, "mode", ctx->mode, "version",
+            NSL_VERSION, NULL);
+    int rc = nsl_server_run(srv);
+    running = NULL;
+    nsl_server_destroy(srv);
+    nsl_hostchan_stop(ctx->host);
+    nsl_log(NSL_LOG_INFO, "stopped", NULL);
+    return rc == 0 ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+    struct enclave_config cfg = {0};
+    enum nsl_options_result parsed = nsl_options_parse(&spec, &cfg, argc, argv, NULL);
+    if (parsed != NSL_OPTIONS_OK) {
+        nsl_options_free(&spec, &cfg);
+        return parsed == NSL_OPTIONS_EXIT_SUCCESS ? 0 : 2;
+    }
+    enum nsl_log_level level;
+    static struct nsl_enclave_ctx ctx;
+    if (check_config(&cfg, &level, &ctx.mode) != 0) {
+        nsl_options_free(&spec, &cfg);
+        return 2;
+    }
+    nsl_log_init("nsl-enclave", level);
+    harden_process();
+    if (strcmp(cfg.mode, "sim") == 0)
+        nsl_log(NSL_LOG_WARN, "simulated_mode", "msg",
+                "running outside a Nitro Enclave with simulated attestation: NOT SECURE", NULL);
+    ctx.started_ms = nsl_monotonic_ms();
+
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    int rc = serve(&cfg, &ctx);
+    nsl_options_free(&spec, &cfg);
+    return rc;
+}

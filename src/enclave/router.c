@@ -1,0 +1,121 @@
+/* Request validation and dispatch through the operations table (see router.h). */
+#include "enclave/router.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/frame.h"
+#include "common/log.h"
+
+static const nsl_handler handlers[] = {
+#define NSL_ROUTE(svc, op, perm, flags, summary) nsl_##svc##_##op,
+#include "common/routes.def"
+#undef NSL_ROUTE
+};
+
+_Static_assert(sizeof handlers / sizeof handlers[0] <= 64, "raise route_calls in service.h");
+
+nsl_err nsl_router_prepare(const char *payload, size_t len, struct nsl_request *req,
+                           struct nsl_error *err)
+{
+    memset(req, 0, sizeof *req);
+    req->root = nsl_json_parse_object(payload, len, NSL_ERR_BAD_FRAME, err);
+    if (!req->root)
+        return err->code;
+    /* Echo a well-formed id even when the rest of the envelope is bad. */
+    json_t *id = json_object_get(req->root, "id");
+    nsl_err rc = nsl_json_check(req->root, nsl_request_schema, NSL_ERR_INVALID_REQUEST, "request",
+                                err);
+    if (json_is_string(id) && json_string_length(id) <= NSL_MAX_ID_LEN &&
+        strlen(json_string_value(id)) == json_string_length(id))
+        req->id = json_string_value(id);
+    if (rc != NSL_OK)
+        return rc;
+    const char *service = nsl_json_str(req->root, "serviceType");
+    const char *operation = nsl_json_str(req->root, "operation");
+    rc = nsl_route_find(service, operation, &req->route_index);
+    if (rc == NSL_ERR_UNKNOWN_SERVICE)
+        return nsl_fail(err, rc, "unknown service \"%s\"", service);
+    if (rc == NSL_ERR_UNKNOWN_OPERATION)
+        return nsl_fail(err, rc, "service %s has no operation \"%s\"", service, operation);
+    req->params = json_object_get(req->root, "params");
+    if (!req->params) {
+        req->params = json_object();
+        json_object_set_new(req->root, "params", (json_t *)req->params);
+    }
+    return nsl_json_check(req->params, nsl_routes[req->route_index].params,
+                          NSL_ERR_INVALID_PARAMS, "params", err);
+}
+
+bool nsl_router_is_inline(const struct nsl_request *req)
+{
+    return nsl_routes[req->route_index].flags & NSL_ROUTE_INLINE;
+}
+
+/* Until the account service exists there are no accounts, so no credential can name one: every
+ * non-public operation is refused, which is exactly what an empty account table implies. */
+static nsl_err authenticate(const struct nsl_request *req, struct nsl_error *err)
+{
+    const struct nsl_route *route = &nsl_routes[req->route_index];
+    if (route->flags & NSL_ROUTE_PUBLIC)
+        return NSL_OK;
+    if (!json_object_get(req->root, "auth"))
+        return nsl_fail(err, NSL_ERR_UNAUTHENTICATED, "%s.%s needs credentials", route->service,
+                        route->operation);
+    return nsl_fail(err, NSL_ERR_UNAUTHENTICATED, "credentials name no account");
+}
+
+static void append_json(json_t *response, struct nsl_buf *out)
+{
+    size_t len;
+    char *text = nsl_json_dump(response, &len);
+    if (!text || nsl_frame_append(out, text, len) != 0)
+        nsl_log(NSL_LOG_ERROR, "response_dropped", "reason", "out of memory", NULL);
+    free(text);
+}
+
+void nsl_router_append_error(struct nsl_enclave_ctx *ctx, const char *id,
+                             const struct nsl_error *err, struct nsl_buf *out)
+{
+    if ((unsigned)err->code < NSL_ERR_COUNT)
+        __atomic_fetch_add(&ctx->error_counts[err->code], 1, __ATOMIC_RELAXED);
+    json_t *response = json_pack("{s:s?, s:b, s:{s:s, s:s}}", "id", id, "ok", 0, "error", "code",
+                                 nsl_err_name(err->code), "message", err->message);
+    if (response)
+        append_json(response, out);
+    json_decref(response);
+}
+
+void nsl_router_run(struct nsl_enclave_ctx *ctx, struct nsl_request *req, struct nsl_buf *out)
+{
+    struct nsl_call call = {.id = req->id, .route_index = req->route_index,
+                            .route = &nsl_routes[req->route_index], .params = req->params,
+                            .ctx = ctx};
+    __atomic_fetch_add(&ctx->route_calls[req->route_index], 1, __ATOMIC_RELAXED);
+    nsl_log_set_request_id(req->id);
+    nsl_err rc = authenticate(req, &call.error);
+    if (rc == NSL_OK)
+        rc = handlers[req->route_index](&call);
+    if (rc != NSL_OK) {
+        call.error.code = rc;
+        if (!call.error.message[0])
+            snprintf(call.error.message, sizeof call.error.message, "%s", nsl_err_description(rc));
+        nsl_router_append_error(ctx, req->id, &call.error, out);
+    } else {
+        json_t *response = json_pack("{s:s, s:b, s:o}", "id", req->id, "ok", 1, "result",
+                                     call.result ? call.result : json_object());
+        call.result = NULL;
+        if (response)
+            append_json(response, out);
+        json_decref(response);
+    }
+    json_decref(call.result);
+    nsl_log_set_request_id(NULL);
+}
+
+void nsl_request_free(struct nsl_request *req)
+{
+    json_decref(req->root);
+    memset(req, 0, sizeof *req);
+}

@@ -1,0 +1,505 @@
+/* epoll server and worker pool (see server.h). All connection state is touched only by the I/O
+ * thread; workers see a job (request in, framed response out) and hand it back through a queue
+ * and an eventfd. A connection closed while it has jobs in flight lingers, fd closed, until the
+ * last job comes back. */
+#include "enclave/server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/frame.h"
+#include "common/log.h"
+#include "enclave/router.h"
+
+#define READ_CHUNK  (64 * 1024)
+#define MAX_EVENTS  256
+
+struct conn {
+    int fd;
+    struct nsl_buf in, out;
+    size_t out_off;
+    uint32_t inflight;
+    uint32_t events;
+    bool closing; /* no more reads; close once out is flushed */
+    bool dead;    /* fd closed; freed when inflight reaches 0 */
+    uint64_t last_active_ms;
+    struct conn *prev, *next; /* idle list, least recently active first */
+};
+
+struct job {
+    struct conn *conn;
+    struct nsl_request req;
+    struct nsl_buf response;
+    struct job *next;
+};
+
+struct job_queue {
+    struct job *head, *tail;
+};
+
+struct nsl_server {
+    struct nsl_server_config cfg;
+    struct nsl_enclave_ctx *ctx;
+    int epfd, listen_fd, stop_fd, done_fd, spare_fd;
+    uint32_t nconns;
+    struct conn *idle_head, *idle_tail;
+    pthread_mutex_t lock;
+    pthread_cond_t work_ready;
+    struct job_queue todo, done;
+    bool stopping;
+    pthread_t *threads;
+    uint32_t nthreads;
+};
+
+/* Markers for the non-connection fds in epoll's data.ptr. */
+static char listen_tag, stop_tag, done_tag;
+
+static void queue_push(struct job_queue *q, struct job *j)
+{
+    j->next = NULL;
+    if (q->tail)
+        q->tail->next = j;
+    else
+        q->head = j;
+    q->tail = j;
+}
+
+static struct job *queue_take_all(struct job_queue *q)
+{
+    struct job *all = q->head;
+    q->head = q->tail = NULL;
+    return all;
+}
+
+static void job_free(struct job *j)
+{
+    nsl_request_free(&j->req);
+    nsl_buf_free(&j->response);
+    free(j);
+}
+
+/* ---- idle list ---- */
+
+static void idle_unlink(struct nsl_server *srv, struct conn *c)
+{
+    if (c->prev)
+        c->prev->next = c->next;
+    else if (srv->idle_head == c)
+        srv->idle_head = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    else if (srv->idle_tail == c)
+        srv->idle_tail = c->prev;
+    c->prev = c->next = NULL;
+}
+
+static void touch(struct nsl_server *srv, struct conn *c)
+{
+    c->last_active_ms = nsl_monotonic_ms();
+    idle_unlink(srv, c);
+    c->prev = srv->idle_tail;
+    if (srv->idle_tail)
+        srv->idle_tail->next = c;
+    else
+        srv->idle_head = c;
+    srv->idle_tail = c;
+}
+
+/* ---- connection lifecycle ---- */
+
+static void conn_free(struct conn *c)
+{
+    nsl_buf_free(&c->in);
+    nsl_buf_free(&c->out);
+    free(c);
+}
+
+static void conn_close(struct nsl_server *srv, struct conn *c)
+{
+    if (c->dead)
+        return;
+    epoll_ctl(srv->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+    close(c->fd);
+    c->dead = true;
+    srv->nconns--;
+    idle_unlink(srv, c);
+    if (c->inflight == 0)
+        conn_free(c);
+}
+
+static void conn_set_events(struct nsl_server *srv, struct conn *c, uint32_t events)
+{
+    if (c->dead || c->events == events)
+        return;
+    struct epoll_event ev = {.events = events, .data.ptr = c};
+    epoll_ctl(srv->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+    c->events = events;
+}
+
+static bool conn_saturated(const struct nsl_server *srv, const struct conn *c)
+{
+    return c->inflight >= srv->cfg.max_inflight ||
+           c->out.len - c->out_off >= srv->cfg.write_buffer_max;
+}
+
+/* Writes what the socket takes; closes on error or once a closing connection is flushed. */
+static void conn_flush(struct nsl_server *srv, struct conn *c)
+{
+    while (c->out_off < c->out.len) {
+        ssize_t n = send(c->fd, c->out.data + c->out_off, c->out.len - c->out_off,
+                         MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            break;
+        if (n <= 0) {
+            conn_close(srv, c);
+            return;
+        }
+        c->out_off += (size_t)n;
+        touch(srv, c);
+    }
+    if (c->out_off == c->out.len) {
+        c->out.len = c->out_off = 0;
+        if (c->closing) {
+            conn_close(srv, c);
+            return;
+        }
+    } else if (c->out_off > c->out.cap / 2) {
+        nsl_buf_consume(&c->out, c->out_off);
+        c->out_off = 0;
+    }
+}
+
+static void conn_update_events(struct nsl_server *srv, struct conn *c)
+{
+    uint32_t events = 0;
+    if (!c->closing && !conn_saturated(srv, c))
+        events |= EPOLLIN;
+    if (c->out_off < c->out.len)
+        events |= EPOLLOUT;
+    conn_set_events(srv, c, events);
+}
+
+/* ---- requests ---- */
+
+static void dispatch_frame(struct nsl_server *srv, struct conn *c, const char *payload, size_t n)
+{
+    struct nsl_error err = {0};
+    struct job *j = calloc(1, sizeof *j);
+    if (!j) {
+        nsl_fail(&err, NSL_ERR_INTERNAL, "out of memory");
+        nsl_router_append_error(srv->ctx, NULL, &err, &c->out);
+        return;
+    }
+    if (nsl_router_prepare(payload, n, &j->req, &err) != NSL_OK) {
+        nsl_router_append_error(srv->ctx, j->req.id, &err, &c->out);
+        job_free(j);
+        return;
+    }
+    if (nsl_router_is_inline(&j->req)) {
+        nsl_router_run(srv->ctx, &j->req, &c->out);
+        job_free(j);
+        return;
+    }
+    j->conn = c;
+    c->inflight++;
+    pthread_mutex_lock(&srv->lock);
+    queue_push(&srv->todo, j);
+    pthread_cond_signal(&srv->work_ready);
+    pthread_mutex_unlock(&srv->lock);
+}
+
+/* Handles every whole frame in the input buffer unless the connection is saturated. */
+static void conn_process(struct nsl_server *srv, struct conn *c)
+{
+    size_t off = 0;
+    while (!c->closing && !conn_saturated(srv, c)) {
+        size_t n;
+        enum nsl_frame_status st =
+            nsl_frame_peek(c->in.data + off, c->in.len - off, srv->cfg.max_frame, &n);
+        if (st == NSL_FRAME_NEED_MORE)
+            break;
+        if (st == NSL_FRAME_INVALID) {
+            struct nsl_error err;
+            nsl_fail(&err, NSL_ERR_BAD_FRAME, "frame length must be between 1 and %zu bytes",
+                     srv->cfg.max_frame);
+            nsl_router_append_error(srv->ctx, NULL, &err, &c->out);
+            c->closing = true;
+            break;
+        }
+        dispatch_frame(srv, c, (const char *)c->in.data + off + NSL_FRAME_HEADER_LEN, n);
+        off += NSL_FRAME_HEADER_LEN + n;
+    }
+    nsl_buf_consume(&c->in, off);
+}
+
+static void conn_readable(struct nsl_server *srv, struct conn *c)
+{
+    if (nsl_buf_reserve(&c->in, READ_CHUNK) != 0) {
+        conn_close(srv, c);
+        return;
+    }
+    ssize_t n = recv(c->fd, c->in.data + c->in.len, READ_CHUNK, MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    if (n <= 0) {
+        /* Peer closed (or failed): answers still owed are dropped with the connection. */
+        conn_close(srv, c);
+        return;
+    }
+    c->in.len += (size_t)n;
+    touch(srv, c);
+    conn_process(srv, c);
+}
+
+/* ---- worker pool ---- */
+
+static void *worker_main(void *arg)
+{
+    struct nsl_server *srv = arg;
+    pthread_mutex_lock(&srv->lock);
+    for (;;) {
+        while (!srv->todo.head && !srv->stopping)
+            pthread_cond_wait(&srv->work_ready, &srv->lock);
+        if (srv->stopping)
+            break;
+        struct job *j = srv->todo.head;
+        srv->todo.head = j->next;
+        if (!srv->todo.head)
+            srv->todo.tail = NULL;
+        pthread_mutex_unlock(&srv->lock);
+
+        nsl_router_run(srv->ctx, &j->req, &j->response);
+        nsl_request_free(&j->req);
+
+        pthread_mutex_lock(&srv->lock);
+        queue_push(&srv->done, j);
+        uint64_t one = 1;
+        if (write(srv->done_fd, &one, sizeof one) < 0 && errno != EAGAIN)
+            nsl_logf(NSL_LOG_ERROR, "worker_wakeup_failed", "errno %d", errno);
+    }
+    pthread_mutex_unlock(&srv->lock);
+    return NULL;
+}
+
+static void collect_done(struct nsl_server *srv)
+{
+    uint64_t count;
+    if (read(srv->done_fd, &count, sizeof count) < 0 && errno != EAGAIN)
+        return;
+    pthread_mutex_lock(&srv->lock);
+    struct job *j = queue_take_all(&srv->done);
+    pthread_mutex_unlock(&srv->lock);
+    while (j) {
+        struct job *next = j->next;
+        struct conn *c = j->conn;
+        c->inflight--;
+        if (c->dead) {
+            if (c->inflight == 0)
+                conn_free(c);
+        } else {
+            if (nsl_buf_append(&c->out, j->response.data, j->response.len) != 0)
+                c->closing = true;
+            conn_process(srv, c); /* frames held back by the in-flight cap */
+            conn_flush(srv, c);
+            if (!c->dead)
+                conn_update_events(srv, c);
+        }
+        job_free(j);
+        j = next;
+    }
+}
+
+/* ---- accept, timers, loop ---- */
+
+static void accept_all(struct nsl_server *srv)
+{
+    for (;;) {
+        int fd = accept4(srv->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE) {
+                /* Out of descriptors: free the spare, shed one connection, keep the spare. */
+                close(srv->spare_fd);
+                fd = accept(srv->listen_fd, NULL, NULL);
+                if (fd >= 0)
+                    close(fd);
+                srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                nsl_log(NSL_LOG_WARN, "connection_refused", "reason", "out of file descriptors",
+                        NULL);
+                continue;
+            }
+            return; /* EAGAIN, or a transient error the next wakeup retries */
+        }
+        struct conn *c = srv->nconns < srv->cfg.max_connections ? calloc(1, sizeof *c) : NULL;
+        if (!c) {
+            nsl_log(NSL_LOG_WARN, "connection_refused", "reason", "connection limit", NULL);
+            close(fd);
+            continue;
+        }
+        c->fd = fd;
+        c->events = EPOLLIN;
+        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+        if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+            close(fd);
+            free(c);
+            continue;
+        }
+        srv->nconns++;
+        touch(srv, c);
+    }
+}
+
+/* Closes connections idle past the timeout; returns ms until the next one could expire. */
+static int expire_idle(struct nsl_server *srv)
+{
+    uint64_t now = nsl_monotonic_ms();
+    while (srv->idle_head) {
+        struct conn *c = srv->idle_head;
+        uint64_t deadline = c->last_active_ms + srv->cfg.idle_timeout_ms;
+        if (deadline > now)
+            return (int)(deadline - now) + 1;
+        if (c->inflight > 0) {
+            touch(srv, c); /* waiting on us is not idleness */
+            continue;
+        }
+        conn_close(srv, c);
+    }
+    return -1;
+}
+
+static void conn_event(struct nsl_server *srv, struct conn *c, uint32_t events)
+{
+    if (events & (EPOLLERR | EPOLLHUP) && !(events & EPOLLIN)) {
+        conn_close(srv, c);
+        return;
+    }
+    if (events & EPOLLIN)
+        conn_readable(srv, c);
+    if (!c->dead)
+        conn_flush(srv, c);
+    if (!c->dead)
+        conn_update_events(srv, c);
+}
+
+int nsl_server_run(struct nsl_server *srv)
+{
+    struct epoll_event events[MAX_EVENTS];
+    for (;;) {
+        int timeout = expire_idle(srv);
+        int n = epoll_wait(srv->epfd, events, MAX_EVENTS, timeout);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -1;
+        for (int i = 0; i < n; i++) {
+            void *tag = events[i].data.ptr;
+            if (tag == &stop_tag)
+                return 0;
+            if (tag == &listen_tag)
+                accept_all(srv);
+            else if (tag == &done_tag)
+                collect_done(srv);
+            else
+                conn_event(srv, tag, events[i].events);
+        }
+    }
+}
+
+void nsl_server_stop(struct nsl_server *srv)
+{
+    uint64_t one = 1;
+    ssize_t rc = write(srv->stop_fd, &one, sizeof one);
+    (void)rc;
+}
+
+static int watch(struct nsl_server *srv, int fd, void *tag)
+{
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = tag};
+    return epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+struct nsl_server *nsl_server_create(const struct nsl_server_config *cfg, int listen_fd,
+                                     struct nsl_enclave_ctx *ctx)
+{
+    struct nsl_server *srv = calloc(1, sizeof *srv);
+    if (!srv) {
+        close(listen_fd);
+        return NULL;
+    }
+    srv->cfg = *cfg;
+    srv->ctx = ctx;
+    srv->listen_fd = listen_fd;
+    srv->epfd = epoll_create1(EPOLL_CLOEXEC);
+    srv->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    srv->done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    pthread_mutex_init(&srv->lock, NULL);
+    pthread_cond_init(&srv->work_ready, NULL);
+    srv->threads = calloc(cfg->workers, sizeof *srv->threads);
+    if (srv->epfd < 0 || srv->stop_fd < 0 || srv->done_fd < 0 || !srv->threads ||
+        watch(srv, listen_fd, &listen_tag) || watch(srv, srv->stop_fd, &stop_tag) ||
+        watch(srv, srv->done_fd, &done_tag)) {
+        nsl_server_destroy(srv);
+        return NULL;
+    }
+    for (; srv->nthreads < cfg->workers; srv->nthreads++) {
+        if (pthread_create(&srv->threads[srv->nthreads], NULL, worker_main, srv) != 0) {
+            nsl_server_destroy(srv);
+            return NULL;
+        }
+    }
+    return srv;
+}
+
+static void close_if_open(int fd)
+{
+    if (fd >= 0)
+        close(fd);
+}
+
+static void drop_jobs(struct job *j)
+{
+    while (j) {
+        struct job *next = j->next;
+        struct conn *c = j->conn;
+        if (--c->inflight == 0 && c->dead)
+            conn_free(c);
+        job_free(j);
+        j = next;
+    }
+}
+
+void nsl_server_destroy(struct nsl_server *srv)
+{
+    if (!srv)
+        return;
+    pthread_mutex_lock(&srv->lock);
+    srv->stopping = true;
+    pthread_cond_broadcast(&srv->work_ready);
+    pthread_mutex_unlock(&srv->lock);
+    for (uint32_t i = 0; i < srv->nthreads; i++)
+        pthread_join(srv->threads[i], NULL);
+    /* Workers are gone: jobs still queued or done are ours, then every connection. */
+    drop_jobs(queue_take_all(&srv->todo));
+    drop_jobs(queue_take_all(&srv->done));
+    while (srv->idle_head)
+        conn_close(srv, srv->idle_head);
+    free(srv->threads);
+    close_if_open(srv->listen_fd);
+    close_if_open(srv->epfd);
+    close_if_open(srv->stop_fd);
+    close_if_open(srv->done_fd);
+    close_if_open(srv->spare_fd);
+    pthread_mutex_destroy(&srv->lock);
+    pthread_cond_destroy(&srv->work_ready);
+    free(srv);
+}

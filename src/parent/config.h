@@ -1,0 +1,22 @@
+/* nsl-parent's settings, filled by common/options.h from flags and --config (see main.c's
+ * option table for names, defaults and ranges). */
+#ifndef NSL_PARENT_CONFIG_H
+#define NSL_PARENT_CONFIG_H
+
+#include <stdint.h>
+
+struct nsl_parent_config {
+    char *http;        /* HOST:PORT of the JSON-RPC API */
+    char *enclave;     /* URL of the enclave's listener */
+    char *host_listen; /* URL where the enclave's host channel connects */
+    char *state;       /* state directory */
+    char *log_level;
+    int64_t enclave_connections;
+    int64_t http_threads;
+    int64_t max_body;
+    int64_t max_batch;
+    int64_t request_timeout_ms;
+    int64_t max_frame;
+};
+
+#endif

@@ -1,0 +1,47 @@
+/* The contract between the router and the services: one call record per request, and the
+ * enclave-wide context that services read. Services never see sockets or frames. */
+#ifndef NSL_SERVICES_SERVICE_H
+#define NSL_SERVICES_SERVICE_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "common/errors.h"
+#include "common/routes.h"
+
+struct nsl_hostchan;
+
+/* State shared by every service; built by the enclave's main and read-only afterwards except
+ * for its atomic counters. */
+struct nsl_enclave_ctx {
+    const char *mode;          /* "simulated" or "nitro" */
+    uint64_t started_ms;       /* CLOCK_MONOTONIC at start, for uptime */
+    struct nsl_hostchan *host; /* host channel to the parent */
+    /* Requests answered per route and per error code, for system.metrics. */
+    uint64_t route_calls[64];
+    uint64_t error_counts[NSL_ERR_COUNT];
+};
+
+/* One request on its way through a handler. The handler reads params (already checked against
+ * the route's schema) and either sets result (owned by the call) and returns NSL_OK, or returns
+ * an error after nsl_fail(&call->error, ...). */
+struct nsl_call {
+    const char *id;
+    size_t route_index;
+    const struct nsl_route *route;
+    const json_t *params;
+    json_t *result;
+    struct nsl_error error;
+    struct nsl_enclave_ctx *ctx;
+};
+
+typedef nsl_err (*nsl_handler)(struct nsl_call *call);
+
+/* Handlers of every row of routes.def, named nsl_<service>_<operation>. */
+#define NSL_ROUTE(svc, op, perm, flags, summary) nsl_err nsl_##svc##_##op(struct nsl_call *call);
+#include "common/routes.def"
+#undef NSL_ROUTE
+
+uint64_t nsl_monotonic_ms(void);
+
+#endif
