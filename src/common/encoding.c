@@ -129,7 +129,8 @@ int nsl_base64_decode(const char *b64, size_t b64len, uint8_t *out, size_t cap, 
                 v[k] = 0;
             }
         }
-        uint32_t w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];
+        uint32_t w =
+            (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];
         uint8_t bytes[3] = {(uint8_t)(w >> 16), (uint8_t)(w >> 8), (uint8_t)w};
         size_t take = last ? 3 - pad : 3;
         /* Non-canonical encodings (bits set in the padding) are refused. */

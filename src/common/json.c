@@ -62,14 +62,15 @@ static bool is_hex(const char *s, size_t n)
     return true;
 }
 
-static bool is_base64(const char *s, size_t n)
+/* True when s is canonical base64 of at most max_len decoded bytes (0: no limit). */
+static bool is_base64(const char *s, size_t n, size_t max_len)
 {
     if (n % 4)
         return false;
     size_t cap = nsl_base64_decoded_max(n);
     uint8_t *tmp = malloc(cap ? cap : 1);
     size_t out;
-    bool ok = tmp && nsl_base64_decode(s, n, tmp, cap, &out) == 0;
+    bool ok = tmp && nsl_base64_decode(s, n, tmp, cap, &out) == 0 && (!max_len || out <= max_len);
     free(tmp);
     return ok;
 }
@@ -97,14 +98,13 @@ static nsl_err check_value(const json_t *v, const struct nsl_field_spec *f, nsl_
             return nsl_fail(err, code, "%s.%s must be hex of at most %zu bytes", where, f->name,
                             f->max_len);
         if (f->type == NSL_FIELD_BASE64 &&
-            ((f->max_len && n / 4 * 3 > f->max_len + 2) || !is_base64(s, n)))
-            return nsl_fail(err, code, "%s.%s must be base64 of at most %zu bytes", where,
-                            f->name, f->max_len);
+            ((f->max_len && n / 4 * 3 > f->max_len + 2) || !is_base64(s, n, f->max_len)))
+            return nsl_fail(err, code, "%s.%s must be base64 of at most %zu bytes", where, f->name,
+                            f->max_len);
         return NSL_OK;
     }
     case NSL_FIELD_INT:
-        if (!json_is_integer(v) || json_integer_value(v) < f->min ||
-            json_integer_value(v) > f->max)
+        if (!json_is_integer(v) || json_integer_value(v) < f->min || json_integer_value(v) > f->max)
             return nsl_fail(err, code, "%s.%s must be an integer in [%lld, %lld]", where, f->name,
                             (long long)f->min, (long long)f->max);
         return NSL_OK;
@@ -135,7 +135,8 @@ nsl_err nsl_json_check(const json_t *obj, const struct nsl_field_spec *spec, nsl
         return nsl_fail(err, code, "%s must be an object", where);
     const char *key;
     json_t *value;
-    json_object_foreach((json_t *)obj, key, value) {
+    json_object_foreach((json_t *)obj, key, value)
+    {
         const struct nsl_field_spec *f = find_spec(spec, key);
         if (!f)
             return nsl_fail(err, code, "%s has unknown field \"%.64s\"", where, key);

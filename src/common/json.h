@@ -31,7 +31,10 @@ struct nsl_field_spec {
 };
 
 /* The terminating row of a schema array has name == NULL. */
-#define NSL_FIELDS_END {NULL, NSL_FIELD_ANY, false, 0, 0, 0, NULL}
+#define NSL_FIELDS_END                                                                             \
+    {                                                                                              \
+        NULL, NSL_FIELD_ANY, false, 0, 0, 0, NULL                                                  \
+    }
 
 const char *nsl_field_type_name(enum nsl_field_type type);
 

@@ -79,7 +79,8 @@ static int load_file(const struct nsl_options_spec *spec, void *cfg, const char 
     const char *key;
     json_t *v;
     int rc = 0;
-    json_object_foreach(root, key, v) {
+    json_object_foreach(root, key, v)
+    {
         const struct nsl_option *o = find_option(spec, key, strlen(key));
         char text[64];
         const char *value = text;
@@ -128,8 +129,8 @@ static const char *find_config_path(int argc, char **argv, bool stop_at_position
     return NULL;
 }
 
-enum nsl_options_result nsl_options_parse(const struct nsl_options_spec *spec, void *cfg,
-                                          int argc, char **argv, int *next)
+enum nsl_options_result nsl_options_parse(const struct nsl_options_spec *spec, void *cfg, int argc,
+                                          char **argv, int *next)
 {
     if (set_defaults(spec, cfg) != 0)
         return NSL_OPTIONS_EXIT_FAILURE;

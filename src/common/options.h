@@ -26,7 +26,10 @@ struct nsl_option {
     const char *help;
 };
 
-#define NSL_OPTIONS_END {NULL, NSL_OPT_STRING, 0, NULL, 0, 0, NULL}
+#define NSL_OPTIONS_END                                                                            \
+    {                                                                                              \
+        NULL, NSL_OPT_STRING, 0, NULL, 0, 0, NULL                                                  \
+    }
 
 struct nsl_options_spec {
     const char *program; /* e.g. "nsl-enclave" */
@@ -41,8 +44,8 @@ enum nsl_options_result { NSL_OPTIONS_OK, NSL_OPTIONS_EXIT_SUCCESS, NSL_OPTIONS_
 /* Fills cfg. *next gets the index of the first positional argument. On --help or --version
  * prints and returns EXIT_SUCCESS; on a bad option prints the reason to stderr and returns
  * EXIT_FAILURE. */
-enum nsl_options_result nsl_options_parse(const struct nsl_options_spec *spec, void *cfg,
-                                          int argc, char **argv, int *next);
+enum nsl_options_result nsl_options_parse(const struct nsl_options_spec *spec, void *cfg, int argc,
+                                          char **argv, int *next);
 void nsl_options_print_help(const struct nsl_options_spec *spec, FILE *out);
 void nsl_options_free(const struct nsl_options_spec *spec, void *cfg);
 

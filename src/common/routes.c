@@ -6,7 +6,8 @@
 #include "common/route_params.h"
 
 const struct nsl_route nsl_routes[] = {
-#define NSL_ROUTE(svc, op, perm, flags, summary) {#svc, #op, perm, flags, params_##svc##_##op, summary},
+#define NSL_ROUTE(svc, op, perm, flags, summary)                                                   \
+    {#svc, #op, perm, flags, params_##svc##_##op, summary},
 #include "common/routes.def"
 #undef NSL_ROUTE
 };
@@ -56,9 +57,12 @@ static json_t *flags_to_json(unsigned flags)
     static const struct {
         unsigned bit;
         const char *name;
-    } names[] = {{NSL_ROUTE_PUBLIC, "public"},         {NSL_ROUTE_MUTATES, "mutates"},
-                 {NSL_ROUTE_ADMIN, "admin"},           {NSL_ROUTE_SEALED_PARAMS, "sealedParams"},
-                 {NSL_ROUTE_SEALED_RESULT, "sealedResult"}, {NSL_ROUTE_INLINE, "inline"}};
+    } names[] = {{NSL_ROUTE_PUBLIC, "public"},
+                 {NSL_ROUTE_MUTATES, "mutates"},
+                 {NSL_ROUTE_ADMIN, "admin"},
+                 {NSL_ROUTE_SEALED_PARAMS, "sealedParams"},
+                 {NSL_ROUTE_SEALED_RESULT, "sealedResult"},
+                 {NSL_ROUTE_INLINE, "inline"}};
     json_t *a = json_array();
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (flags & names[i].bit)
@@ -88,10 +92,10 @@ json_t *nsl_routes_to_json(void)
     json_t *a = json_array();
     for (size_t i = 0; i < nsl_route_count; i++) {
         const struct nsl_route *r = &nsl_routes[i];
-        json_array_append_new(
-            a, json_pack("{s:s, s:s, s:s?, s:o, s:s, s:o}", "service", r->service, "operation",
-                         r->operation, "permission", r->permission, "flags", flags_to_json(r->flags),
-                         "summary", r->summary, "params", params_to_json(r->params)));
+        json_array_append_new(a, json_pack("{s:s, s:s, s:s?, s:o, s:s, s:o}", "service", r->service,
+                                           "operation", r->operation, "permission", r->permission,
+                                           "flags", flags_to_json(r->flags), "summary", r->summary,
+                                           "params", params_to_json(r->params)));
     }
     return a;
 }

@@ -138,8 +138,10 @@ static int with_addresses(const struct nsl_url *url, bool passive, addr_fn fn, v
         return fn(AF_UNIX, (struct sockaddr *)&sun, sizeof sun, ctx);
     }
     case NSL_URL_VSOCK: {
-        struct sockaddr_vm svm = {.svm_family = AF_VSOCK, .svm_port = url->port,
-                                  .svm_cid = url->cid == NSL_URL_ANY_CID ? VMADDR_CID_ANY : url->cid};
+        struct sockaddr_vm svm = {.svm_family = AF_VSOCK,
+                                  .svm_port = url->port,
+                                  .svm_cid =
+                                      url->cid == NSL_URL_ANY_CID ? VMADDR_CID_ANY : url->cid};
         return fn(AF_VSOCK, (struct sockaddr *)&svm, sizeof svm, ctx);
     }
     case NSL_URL_TCP: {

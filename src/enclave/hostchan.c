@@ -31,9 +31,9 @@ struct pending {
 struct nsl_hostchan {
     struct nsl_url url;
     size_t max_frame;
-    pthread_mutex_t lock;     /* everything below */
+    pthread_mutex_t lock;      /* everything below */
     pthread_mutex_t send_lock; /* one writer at a time on fd */
-    pthread_cond_t changed;   /* connection state changed or stopping */
+    pthread_cond_t changed;    /* connection state changed or stopping */
     int fd;
     bool stopping;
     uint64_t next_id, connects;

@@ -30,12 +30,14 @@ struct enclave_config {
 };
 
 #define OPT(name, type, field, def, min, max, help)                                                \
-    {name, type, offsetof(struct enclave_config, field), def, min, max, help}
+    {                                                                                              \
+        name, type, offsetof(struct enclave_config, field), def, min, max, help                    \
+    }
 
 static const struct nsl_option options[] = {
     OPT("listen", NSL_OPT_URL, listen, "vsock://ANY:5000", 0, 0, "where the parent connects"),
-    OPT("host-channel", NSL_OPT_URL, host_channel, "vsock://3:5001",
-        0, 0, "the parent's host-channel listener (storage, egress)"),
+    OPT("host-channel", NSL_OPT_URL, host_channel, "vsock://3:5001", 0, 0,
+        "the parent's host-channel listener (storage, egress)"),
     OPT("mode", NSL_OPT_STRING, mode, "nitro", 0, 0,
         "nitro (real NSM device) or sim (dev and tests: simulated attestation, not secure)"),
     OPT("log-level", NSL_OPT_STRING, log_level, "info", 0, 0, "debug, info, warn or error"),
@@ -56,7 +58,8 @@ static const struct nsl_option options[] = {
 static const struct nsl_options_spec spec = {
     .program = "nsl-enclave",
     .usage = "[OPTIONS]",
-    .summary = "Neo Service Layer enclave: router and services behind the parent (ARCHITECTURE §1).",
+    .summary =
+        "Neo Service Layer enclave: router and services behind the parent (ARCHITECTURE §1).",
     .options = options,
 };
 
@@ -69,12 +72,19 @@ static void on_signal(int sig)
         nsl_server_stop(running);
 }
 
-/* Keeps secrets out of core files and away from ptrace by other users (ARCHITECTURE §8). */
+/* Keeps secrets out of core files and away from ptrace by other users (ARCHITECTURE §8), and
+ * makes room for many connections. */
 static void harden_process(void)
 {
     struct rlimit none = {0, 0};
     setrlimit(RLIMIT_CORE, &none);
     prctl(PR_SET_DUMPABLE, 0);
+    /* Thousands of parent connections need more descriptors than the usual soft limit. */
+    struct rlimit files;
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+        files.rlim_cur = files.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &files);
+    }
 }
 
 static int check_config(const struct enclave_config *cfg, enum nsl_log_level *level,

@@ -25,8 +25,8 @@ nsl_err nsl_router_prepare(const char *payload, size_t len, struct nsl_request *
         return err->code;
     /* Echo a well-formed id even when the rest of the envelope is bad. */
     json_t *id = json_object_get(req->root, "id");
-    nsl_err rc = nsl_json_check(req->root, nsl_request_schema, NSL_ERR_INVALID_REQUEST, "request",
-                                err);
+    nsl_err rc =
+        nsl_json_check(req->root, nsl_request_schema, NSL_ERR_INVALID_REQUEST, "request", err);
     if (json_is_string(id) && json_string_length(id) <= NSL_MAX_ID_LEN &&
         strlen(json_string_value(id)) == json_string_length(id))
         req->id = json_string_value(id);
@@ -44,8 +44,8 @@ nsl_err nsl_router_prepare(const char *payload, size_t len, struct nsl_request *
         req->params = json_object();
         json_object_set_new(req->root, "params", (json_t *)req->params);
     }
-    return nsl_json_check(req->params, nsl_routes[req->route_index].params,
-                          NSL_ERR_INVALID_PARAMS, "params", err);
+    return nsl_json_check(req->params, nsl_routes[req->route_index].params, NSL_ERR_INVALID_PARAMS,
+                          "params", err);
 }
 
 bool nsl_router_is_inline(const struct nsl_request *req)
@@ -89,8 +89,10 @@ void nsl_router_append_error(struct nsl_enclave_ctx *ctx, const char *id,
 
 void nsl_router_run(struct nsl_enclave_ctx *ctx, struct nsl_request *req, struct nsl_buf *out)
 {
-    struct nsl_call call = {.id = req->id, .route_index = req->route_index,
-                            .route = &nsl_routes[req->route_index], .params = req->params,
+    struct nsl_call call = {.id = req->id,
+                            .route_index = req->route_index,
+                            .route = &nsl_routes[req->route_index],
+                            .params = req->params,
                             .ctx = ctx};
     __atomic_fetch_add(&ctx->route_calls[req->route_index], 1, __ATOMIC_RELAXED);
     nsl_log_set_request_id(req->id);

@@ -11,8 +11,8 @@
 #include "services/service.h"
 
 struct nsl_request {
-    json_t *root;        /* the parsed request; owns id and params */
-    const char *id;      /* NULL until the envelope passed validation */
+    json_t *root;   /* the parsed request; owns id and params */
+    const char *id; /* NULL until the envelope passed validation */
     size_t route_index;
     const json_t *params;
 };

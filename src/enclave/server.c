@@ -19,8 +19,8 @@
 #include "common/log.h"
 #include "enclave/router.h"
 
-#define READ_CHUNK  (64 * 1024)
-#define MAX_EVENTS  256
+#define READ_CHUNK (64 * 1024)
+#define MAX_EVENTS 256
 
 struct conn {
     int fd;
@@ -32,6 +32,7 @@ struct conn {
     bool dead;    /* fd closed; freed when inflight reaches 0 */
     uint64_t last_active_ms;
     struct conn *prev, *next; /* idle list, least recently active first */
+    struct conn *grave_next;  /* dead connections awaiting free at the end of a loop turn */
 };
 
 struct job {
@@ -51,6 +52,7 @@ struct nsl_server {
     int epfd, listen_fd, stop_fd, done_fd, spare_fd;
     uint32_t nconns;
     struct conn *idle_head, *idle_tail;
+    struct conn *graveyard;
     pthread_mutex_t lock;
     pthread_cond_t work_ready;
     struct job_queue todo, done;
@@ -115,11 +117,23 @@ static void touch(struct nsl_server *srv, struct conn *c)
 
 /* ---- connection lifecycle ---- */
 
-static void conn_free(struct conn *c)
+/* Dead connections are freed only between loop turns, so no caller in the middle of handling
+ * one is left holding a dangling pointer. */
+static void conn_bury(struct nsl_server *srv, struct conn *c)
 {
-    nsl_buf_free(&c->in);
-    nsl_buf_free(&c->out);
-    free(c);
+    c->grave_next = srv->graveyard;
+    srv->graveyard = c;
+}
+
+static void free_graveyard(struct nsl_server *srv)
+{
+    while (srv->graveyard) {
+        struct conn *c = srv->graveyard;
+        srv->graveyard = c->grave_next;
+        nsl_buf_free(&c->in);
+        nsl_buf_free(&c->out);
+        free(c);
+    }
 }
 
 static void conn_close(struct nsl_server *srv, struct conn *c)
@@ -132,7 +146,7 @@ static void conn_close(struct nsl_server *srv, struct conn *c)
     srv->nconns--;
     idle_unlink(srv, c);
     if (c->inflight == 0)
-        conn_free(c);
+        conn_bury(srv, c);
 }
 
 static void conn_set_events(struct nsl_server *srv, struct conn *c, uint32_t events)
@@ -258,7 +272,22 @@ static void conn_readable(struct nsl_server *srv, struct conn *c)
     }
     c->in.len += (size_t)n;
     touch(srv, c);
-    conn_process(srv, c);
+}
+
+/* Alternates handling buffered frames and writing answers until neither makes progress, so
+ * frames held back by a full write buffer are handled as soon as it drains. */
+static void conn_pump(struct nsl_server *srv, struct conn *c)
+{
+    for (;;) {
+        size_t before = c->in.len;
+        conn_process(srv, c);
+        conn_flush(srv, c);
+        if (c->dead)
+            return;
+        if (c->in.len == before || c->in.len == 0)
+            break;
+    }
+    conn_update_events(srv, c);
 }
 
 /* ---- worker pool ---- */
@@ -305,14 +334,11 @@ static void collect_done(struct nsl_server *srv)
         c->inflight--;
         if (c->dead) {
             if (c->inflight == 0)
-                conn_free(c);
+                conn_bury(srv, c);
         } else {
             if (nsl_buf_append(&c->out, j->response.data, j->response.len) != 0)
                 c->closing = true;
-            conn_process(srv, c); /* frames held back by the in-flight cap */
-            conn_flush(srv, c);
-            if (!c->dead)
-                conn_update_events(srv, c);
+            conn_pump(srv, c); /* frames held back by the in-flight cap */
         }
         job_free(j);
         j = next;
@@ -378,6 +404,8 @@ static int expire_idle(struct nsl_server *srv)
 
 static void conn_event(struct nsl_server *srv, struct conn *c, uint32_t events)
 {
+    if (c->dead)
+        return;
     if (events & (EPOLLERR | EPOLLHUP) && !(events & EPOLLIN)) {
         conn_close(srv, c);
         return;
@@ -385,9 +413,7 @@ static void conn_event(struct nsl_server *srv, struct conn *c, uint32_t events)
     if (events & EPOLLIN)
         conn_readable(srv, c);
     if (!c->dead)
-        conn_flush(srv, c);
-    if (!c->dead)
-        conn_update_events(srv, c);
+        conn_pump(srv, c);
 }
 
 int nsl_server_run(struct nsl_server *srv)
@@ -411,6 +437,7 @@ int nsl_server_run(struct nsl_server *srv)
             else
                 conn_event(srv, tag, events[i].events);
         }
+        free_graveyard(srv);
     }
 }
 
@@ -466,13 +493,13 @@ static void close_if_open(int fd)
         close(fd);
 }
 
-static void drop_jobs(struct job *j)
+static void drop_jobs(struct nsl_server *srv, struct job *j)
 {
     while (j) {
         struct job *next = j->next;
         struct conn *c = j->conn;
         if (--c->inflight == 0 && c->dead)
-            conn_free(c);
+            conn_bury(srv, c);
         job_free(j);
         j = next;
     }
@@ -489,10 +516,11 @@ void nsl_server_destroy(struct nsl_server *srv)
     for (uint32_t i = 0; i < srv->nthreads; i++)
         pthread_join(srv->threads[i], NULL);
     /* Workers are gone: jobs still queued or done are ours, then every connection. */
-    drop_jobs(queue_take_all(&srv->todo));
-    drop_jobs(queue_take_all(&srv->done));
+    drop_jobs(srv, queue_take_all(&srv->todo));
+    drop_jobs(srv, queue_take_all(&srv->done));
     while (srv->idle_head)
         conn_close(srv, srv->idle_head);
+    free_graveyard(srv);
     free(srv->threads);
     close_if_open(srv->listen_fd);
     close_if_open(srv->epfd);

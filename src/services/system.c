@@ -16,8 +16,8 @@ static json_t *host_channel_status(const struct nsl_hostchan *host)
 {
     struct nsl_hostchan_status st;
     nsl_hostchan_get_status(host, &st);
-    json_t *o = json_pack("{s:b, s:I}", "connected", st.connected, "reconnects",
-                          (json_int_t)st.reconnects);
+    json_t *o =
+        json_pack("{s:b, s:I}", "connected", st.connected, "reconnects", (json_int_t)st.reconnects);
     if (st.last_rtt_us >= 0)
         json_object_set_new(o, "lastPingUs", json_integer(st.last_rtt_us));
     return o;
@@ -33,9 +33,10 @@ nsl_err nsl_system_health(struct nsl_call *call)
 nsl_err nsl_system_info(struct nsl_call *call)
 {
     struct nsl_enclave_ctx *ctx = call->ctx;
-    call->result = json_pack("{s:s, s:s, s:I, s:o}", "version", NSL_VERSION, "mode", ctx->mode,
-                             "uptimeSec", (json_int_t)((nsl_monotonic_ms() - ctx->started_ms) / 1000),
-                             "operations", nsl_routes_to_json());
+    call->result =
+        json_pack("{s:s, s:s, s:I, s:o}", "version", NSL_VERSION, "mode", ctx->mode, "uptimeSec",
+                  (json_int_t)((nsl_monotonic_ms() - ctx->started_ms) / 1000), "operations",
+                  nsl_routes_to_json());
     return call->result ? NSL_OK : nsl_fail(&call->error, NSL_ERR_INTERNAL, "out of memory");
 }
 
@@ -46,15 +47,15 @@ nsl_err nsl_system_metrics(struct nsl_call *call)
     for (size_t i = 0; i < nsl_route_count; i++) {
         char name[128];
         snprintf(name, sizeof name, "%s.%s", nsl_routes[i].service, nsl_routes[i].operation);
-        json_object_set_new(calls, name,
-                            json_integer((json_int_t)__atomic_load_n(&ctx->route_calls[i],
-                                                                     __ATOMIC_RELAXED)));
+        json_object_set_new(
+            calls, name,
+            json_integer((json_int_t)__atomic_load_n(&ctx->route_calls[i], __ATOMIC_RELAXED)));
     }
     for (size_t e = 1; e < NSL_ERR_COUNT; e++)
-        json_object_set_new(errors, nsl_err_name((nsl_err)e),
-                            json_integer((json_int_t)__atomic_load_n(&ctx->error_counts[e],
-                                                                     __ATOMIC_RELAXED)));
-    call->result = json_pack("{s:o, s:o, s:o}", "requests", calls, "errors", errors,
-                             "hostChannel", host_channel_status(ctx->host));
+        json_object_set_new(
+            errors, nsl_err_name((nsl_err)e),
+            json_integer((json_int_t)__atomic_load_n(&ctx->error_counts[e], __ATOMIC_RELAXED)));
+    call->result = json_pack("{s:o, s:o, s:o}", "requests", calls, "errors", errors, "hostChannel",
+                             host_channel_status(ctx->host));
     return call->result ? NSL_OK : nsl_fail(&call->error, NSL_ERR_INTERNAL, "out of memory");
 }

@@ -9,12 +9,12 @@
 #include <sys/types.h>
 
 struct nsl_stack {
-    char dir[256];          /* temporary state dir; removed by nsl_stack_stop */
-    char enclave_url[300];  /* unix://<dir>/enclave.sock */
-    char host_url[300];     /* unix://<dir>/host.sock */
-    int http_port;          /* 127.0.0.1 port of nsl-parent's HTTP API */
-    pid_t enclave_pid;      /* 0 when not running */
-    pid_t parent_pid;       /* 0 when not running */
+    char dir[256];                 /* temporary state dir; removed by nsl_stack_stop */
+    char enclave_url[300];         /* unix://<dir>/enclave.sock */
+    char host_url[300];            /* unix://<dir>/host.sock */
+    int http_port;                 /* 127.0.0.1 port of nsl-parent's HTTP API */
+    pid_t enclave_pid;             /* 0 when not running */
+    pid_t parent_pid;              /* 0 when not running */
     const char *enclave_extra[16]; /* extra flags for nsl-enclave (NULL-terminated) */
     const char *parent_extra[16];  /* extra flags for nsl-parent (NULL-terminated) */
 };
