@@ -1,0 +1,225 @@
+/* Load generator, Redis reference and bench report (see bench.h). */
+#include "harness/bench.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/frame.h"
+#include "harness/harness.h"
+
+struct load_conn {
+    int fd;
+    struct nsl_buf in;
+};
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Length of the first whole response in buf, 0 if incomplete, -1 if unparseable. */
+static long response_length(enum nsl_load_protocol protocol, const struct nsl_buf *buf)
+{
+    if (protocol == NSL_LOAD_FRAMES) {
+        size_t n;
+        enum nsl_frame_status st = nsl_frame_peek(buf->data, buf->len, 64u << 20, &n);
+        if (st == NSL_FRAME_INVALID)
+            return -1;
+        return st == NSL_FRAME_READY ? (long)(n + 4) : 0;
+    }
+    const char *p = (const char *)buf->data;
+    const char *end = memmem(p, buf->len, "\r\n\r\n", 4);
+    if (!end)
+        return 0;
+    const char *cl = memmem(p, (size_t)(end - p), "Content-Length:", 15);
+    if (!cl)
+        cl = memmem(p, (size_t)(end - p), "content-length:", 15);
+    if (!cl)
+        return -1;
+    long body = strtol(cl + 15, NULL, 10);
+    long total = (long)(end - p) + 4 + body;
+    return (long)buf->len >= total ? total : 0;
+}
+
+static int send_request(const struct nsl_load *load, int fd)
+{
+    return send(fd, load->request, load->request_len, MSG_NOSIGNAL) == (ssize_t)load->request_len
+               ? 0
+               : -1;
+}
+
+/* Reads what is there; returns how many whole responses it completed, -1 on error. */
+static int on_readable(const struct nsl_load *load, struct load_conn *c)
+{
+    if (nsl_buf_reserve(&c->in, 65536) != 0)
+        return -1;
+    ssize_t n = recv(c->fd, c->in.data + c->in.len, 65536, MSG_DONTWAIT);
+    if (n < 0 && errno == EAGAIN)
+        return 0;
+    if (n <= 0)
+        return -1;
+    c->in.len += (size_t)n;
+    int done = 0;
+    long len;
+    while ((len = response_length(load->protocol, &c->in)) > 0) {
+        nsl_buf_consume(&c->in, (size_t)len);
+        done++;
+        if (send_request(load, c->fd) != 0)
+            return -1;
+    }
+    return len < 0 ? -1 : done;
+}
+
+double nsl_load_run(const struct nsl_load *load)
+{
+    struct load_conn *conns = calloc((size_t)load->connections, sizeof *conns);
+    int ep = epoll_create1(0);
+    double result = -1;
+    int opened = 0;
+    for (; conns && opened < load->connections; opened++) {
+        conns[opened].fd = nsl_test_connect(load->url);
+        if (conns[opened].fd < 0)
+            goto out;
+        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &conns[opened]};
+        epoll_ctl(ep, EPOLL_CTL_ADD, conns[opened].fd, &ev);
+        if (send_request(load, conns[opened].fd) != 0)
+            goto out;
+    }
+    double start = now_s(), warm = start + 0.5, stop = warm + load->seconds;
+    long counted = 0;
+    for (double t = start; t < stop; t = now_s()) {
+        struct epoll_event events[64];
+        int n = epoll_wait(ep, events, 64, 100);
+        for (int i = 0; i < n; i++) {
+            int done = on_readable(load, events[i].data.ptr);
+            if (done < 0)
+                goto out;
+            if (t >= warm)
+                counted += done;
+        }
+    }
+    result = (double)counted / load->seconds;
+out:
+    for (int i = 0; i < opened; i++) {
+        close(conns[i].fd);
+        nsl_buf_free(&conns[i].in);
+    }
+    free(conns);
+    close(ep);
+    return result;
+}
+
+static pid_t spawn_quiet(char *const argv[], int out_fd)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(out_fd, STDOUT_FILENO);
+        int null = open("/dev/null", 1);
+        dup2(null, STDERR_FILENO);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+static double parse_redis_csv(FILE *f)
+{
+    char line[512];
+    double rps = -1;
+    while (fgets(line, sizeof line, f)) {
+        double v;
+        if (sscanf(line, "\"PING_MBULK\",\"%lf\"", &v) == 1)
+            rps = v;
+    }
+    return rps;
+}
+
+double nsl_redis_ping_rps(int clients, int requests)
+{
+    char port[16], c[16], n[16];
+    struct nsl_stack probe;
+    if (nsl_stack_init(&probe) != 0) /* only for its free port and scratch dir */
+        return -1;
+    snprintf(port, sizeof port, "%d", probe.http_port);
+    snprintf(c, sizeof c, "%d", clients);
+    snprintf(n, sizeof n, "%d", requests);
+    int null = open("/dev/null", 1);
+    char *server[] = {"redis-server", "--port", port,    "--bind",  "127.0.0.1", "--save", "",
+                      "--appendonly", "no",     "--dir", probe.dir, NULL};
+    pid_t srv = spawn_quiet(server, null);
+    char url[64];
+    snprintf(url, sizeof url, "tcp://127.0.0.1:%s", port);
+    int fd = -1;
+    for (int i = 0; i < 200 && fd < 0; i++) {
+        fd = nsl_test_connect(url);
+        if (fd < 0)
+            usleep(20000);
+    }
+    double rps = -1;
+    if (fd >= 0) {
+        close(fd);
+        char out_path[300];
+        snprintf(out_path, sizeof out_path, "%s/redis-benchmark.csv", probe.dir);
+        FILE *out = fopen(out_path, "w+");
+        char *bench[] = {
+            "redis-benchmark", "-h", "127.0.0.1", "-p", port, "-t", "ping", "-c", c, "-n", n,
+            "--csv",           NULL};
+        pid_t b = spawn_quiet(bench, fileno(out));
+        int status;
+        waitpid(b, &status, 0);
+        rewind(out);
+        rps = parse_redis_csv(out);
+        fclose(out);
+    }
+    kill(srv, SIGTERM);
+    waitpid(srv, NULL, 0);
+    close(null);
+    nsl_stack_stop(&probe);
+    return rps;
+}
+
+static json_t *load_rows(const char *path)
+{
+    json_t *rows = json_load_file(path, 0, NULL);
+    if (!json_is_array(rows)) {
+        json_decref(rows);
+        rows = json_array();
+    }
+    return rows;
+}
+
+void nsl_bench_report(const char *json_path, const char *figure, double ours, double reference,
+                      const char *unit)
+{
+    double ratio = reference > 0 && ours >= 0 ? ours / reference : 0;
+    printf("%-44s %14.0f %14.0f %8.2fx  %s\n", figure, ours, reference, ratio, unit);
+    fflush(stdout);
+    json_t *rows = load_rows(json_path);
+    size_t i;
+    json_t *row;
+    json_array_foreach(rows, i, row)
+    {
+        if (strcmp(json_string_value(json_object_get(row, "figure")) ?: "", figure) == 0) {
+            json_array_remove(rows, i);
+            break;
+        }
+    }
+    json_array_append_new(rows,
+                          json_pack("{s:s, s:f, s:f, s:f, s:s}", "figure", figure, "ours", ours,
+                                    "reference", reference, "ratio", ratio, "unit", unit));
+    json_dump_file(rows, json_path, JSON_INDENT(2));
+    json_decref(rows);
+}

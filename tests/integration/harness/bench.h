@@ -1,0 +1,33 @@
+/* Benchmark helpers: a closed-loop load generator (N connections, one request in flight on each,
+ * as redis-benchmark does by default), the Redis reference, and the report that prints each
+ * figure beside its reference and records it in build/bench.json. */
+#ifndef NSL_TEST_BENCH_H
+#define NSL_TEST_BENCH_H
+
+#include <stddef.h>
+
+enum nsl_load_protocol { NSL_LOAD_FRAMES, NSL_LOAD_HTTP };
+
+struct nsl_load {
+    const char *url; /* unix://… or tcp://… */
+    enum nsl_load_protocol protocol;
+    const char *request; /* the whole request as sent (frame or HTTP), repeated */
+    size_t request_len;
+    int connections;
+    double seconds; /* measured time, after a short warm-up */
+};
+
+/* Runs the load and returns completed requests per second, or -1 on failure. */
+double nsl_load_run(const struct nsl_load *load);
+
+/* Starts a throw-away redis-server on a free loopback port, runs
+ * `redis-benchmark -t ping -c clients -n requests` against it and returns PING_MBULK per second,
+ * or -1 when Redis is not installed. */
+double nsl_redis_ping_rps(int clients, int requests);
+
+/* Prints "figure  ours  reference  ratio" and records the row in <build>/bench.json, replacing a
+ * row with the same figure name. */
+void nsl_bench_report(const char *json_path, const char *figure, double ours, double reference,
+                      const char *unit);
+
+#endif
