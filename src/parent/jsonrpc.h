@@ -23,7 +23,7 @@ struct nsl_rpc_error {
 
 /* One call of a body. Pointers borrow from the batch's parsed root. */
 struct nsl_rpc_call {
-    json_t *id;        /* id member, or NULL for a notification */
+    json_t *id; /* id member, or NULL for a notification */
     const char *method;
     size_t service_len; /* method[0, service_len) is the serviceType, the rest after '.' */
     json_t *params;     /* NULL when absent (forwarded as {}) */

@@ -1,1 +1,155 @@
-int main(void) { return 0; }
+/* nsl-parent: the parent instance's daemon (ARCHITECTURE §1, §9). Parses options, wires the
+ * enclave pool, the HTTP API and the host-channel listener together, and stops them cleanly on
+ * SIGTERM / SIGINT. */
+#include <errno.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/log.h"
+#include "common/options.h"
+#include "parent/config.h"
+#include "parent/enclave_pool.h"
+#include "parent/hostchan_server.h"
+#include "parent/http.h"
+#include "parent/metrics.h"
+
+#define OPT(name, type, field, def, min, max, help)                                                \
+    {                                                                                              \
+        name, type, offsetof(struct nsl_parent_config, field), def, min, max, help                 \
+    }
+
+static const struct nsl_option parent_options[] = {
+    OPT("http", NSL_OPT_STRING, http, "127.0.0.1:8080", 0, 0,
+        "HOST:PORT of the JSON-RPC API (IPv4, [IPv6] or a name; port 0 = any)"),
+    OPT("enclave", NSL_OPT_URL, enclave, "vsock://16:5000", 0, 0, "the enclave's listener"),
+    OPT("host-listen", NSL_OPT_URL, host_listen, "vsock://ANY:5001", 0, 0,
+        "where the enclave's host channel connects"),
+    OPT("state", NSL_OPT_STRING, state, "/var/lib/nsl", 0, 0,
+        "state directory (created 0700 if missing)"),
+    OPT("enclave-connections", NSL_OPT_INT, enclave_connections, "8", 1, 256,
+        "connections to the enclave"),
+    OPT("http-threads", NSL_OPT_INT, http_threads, "4", 1, 64, "HTTP worker threads"),
+    OPT("max-body", NSL_OPT_INT, max_body, "1048576", 1024, 16777216,
+        "largest request body in bytes"),
+    OPT("max-batch", NSL_OPT_INT, max_batch, "100", 1, 1000, "most calls in one batch"),
+    OPT("request-timeout-ms", NSL_OPT_INT, request_timeout_ms, "30000", 1, 3600000,
+        "how long the enclave may take to answer"),
+    OPT("max-frame", NSL_OPT_INT, max_frame, "1048576", 1024, 67108864,
+        "largest enclave frame in bytes"),
+    OPT("log-level", NSL_OPT_STRING, log_level, "info", 0, 0, "debug, info, warn or error"),
+    NSL_OPTIONS_END,
+};
+
+static const struct nsl_options_spec parent_spec = {
+    .program = "nsl-parent",
+    .usage = "[OPTIONS]",
+    .summary = "Public JSON-RPC API for the Neo Service Layer enclave, and its host channel.",
+    .options = parent_options,
+};
+
+/* Makes dir (and missing parents) with mode 0700. */
+static int make_state_dir(const char *dir)
+{
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path)
+        return -1;
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = 0;
+        if (mkdir(path, 0700) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    if (mkdir(path, 0700) != 0 && errno != EEXIST)
+        return -1;
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : -1;
+}
+
+/* Blocks SIGTERM/SIGINT in every thread (threads inherit the mask) and waits for one here. */
+static void block_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+static int serve(const struct nsl_parent_config *cfg, const sigset_t *signals)
+{
+    int rc = 1;
+    struct nsl_host_context host_ctx = {.state_dir = cfg->state};
+    struct nsl_metrics *metrics = nsl_metrics_new();
+    struct nsl_pool_config pool_cfg = {.url = cfg->enclave,
+                                       .connections = (size_t)cfg->enclave_connections,
+                                       .max_frame = (size_t)cfg->max_frame};
+    struct nsl_pool *pool = metrics ? nsl_pool_new(&pool_cfg, metrics) : NULL;
+    struct nsl_http_config http_cfg = {.listen = cfg->http,
+                                       .threads = (unsigned)cfg->http_threads,
+                                       .max_body = (size_t)cfg->max_body,
+                                       .max_batch = (size_t)cfg->max_batch,
+                                       .request_timeout_ms = (int)cfg->request_timeout_ms};
+    struct nsl_http *http = NULL;
+    struct nsl_hostchan *hc = NULL;
+    if (!pool)
+        goto cleanup;
+    hc = nsl_hostchan_start(cfg->host_listen, (size_t)cfg->max_frame, &host_ctx);
+    if (!hc)
+        goto cleanup;
+    http = nsl_http_start(&http_cfg, pool, metrics);
+    if (!http)
+        goto cleanup;
+    char port[16];
+    snprintf(port, sizeof port, "%u", nsl_http_port(http));
+    nsl_log(NSL_LOG_INFO, "started", "http", cfg->http, "port", port, "enclave", cfg->enclave,
+            "host_listen", cfg->host_listen, NULL);
+    int sig = 0;
+    while (sigwait(signals, &sig) != 0)
+        ;
+    nsl_log(NSL_LOG_INFO, "stopping", "signal", sig == SIGINT ? "SIGINT" : "SIGTERM", NULL);
+    rc = 0;
+cleanup:
+    nsl_pool_stop(pool); /* completes suspended requests, so MHD can stop */
+    nsl_http_stop(http);
+    nsl_hostchan_stop(hc);
+    nsl_pool_free(pool);
+    nsl_metrics_free(metrics);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    struct nsl_parent_config cfg = {0};
+    enum nsl_log_level level;
+    sigset_t signals;
+    switch (nsl_options_parse(&parent_spec, &cfg, argc, argv, NULL)) {
+    case NSL_OPTIONS_EXIT_SUCCESS:
+        nsl_options_free(&parent_spec, &cfg);
+        return 0;
+    case NSL_OPTIONS_EXIT_FAILURE:
+        nsl_options_free(&parent_spec, &cfg);
+        return 2;
+    case NSL_OPTIONS_OK:
+        break;
+    }
+    if (nsl_log_level_parse(cfg.log_level, &level) != 0) {
+        fprintf(stderr, "nsl-parent: --log-level must be debug, info, warn or error\n");
+        nsl_options_free(&parent_spec, &cfg);
+        return 2;
+    }
+    nsl_log_init("nsl-parent", level);
+    block_signals(&signals);
+    int rc = 1;
+    if (make_state_dir(cfg.state) != 0)
+        nsl_logf(NSL_LOG_ERROR, "state_dir_failed", "%s: %s", cfg.state, strerror(errno));
+    else
+        rc = serve(&cfg, &signals);
+    nsl_options_free(&parent_spec, &cfg);
+    return rc;
+}

@@ -1,0 +1,258 @@
+/* Unit tests of parent/jsonrpc: body parsing, Authorization parsing and error mapping. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "parent/jsonrpc.h"
+
+static struct nsl_rpc_batch parse(const char *body, size_t max_batch)
+{
+    struct nsl_rpc_batch b;
+    assert_int_equal(nsl_jsonrpc_parse(body, strlen(body), max_batch, &b), 0);
+    return b;
+}
+
+static void assert_call_error(const struct nsl_rpc_call *c, int rpc_code, nsl_err code)
+{
+    assert_true(c->failed);
+    assert_int_equal(c->error.rpc_code, rpc_code);
+    assert_int_equal(c->error.error.code, code);
+}
+
+static void test_jsonrpc_single_call(void **state)
+{
+    (void)state;
+    struct nsl_rpc_batch b =
+        parse("{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"system.health\",\"params\":{}}", 10);
+    assert_false(b.failed);
+    assert_false(b.is_batch);
+    assert_int_equal(b.count, 1);
+    assert_false(b.calls[0].failed);
+    assert_int_equal(b.calls[0].route, 0);
+    assert_int_equal(json_integer_value(b.calls[0].id), 7);
+    size_t len;
+    char *req = nsl_jsonrpc_enclave_request(&b.calls[0], "p-1", NULL, &len);
+    assert_string_equal(
+        req, "{\"id\":\"p-1\",\"serviceType\":\"system\",\"operation\":\"health\",\"params\":{}}");
+    assert_int_equal(len, strlen(req));
+    free(req);
+    nsl_jsonrpc_batch_free(&b);
+}
+
+static void test_jsonrpc_absent_params_become_empty_object(void **state)
+{
+    (void)state;
+    struct nsl_rpc_batch b = parse("{\"jsonrpc\":\"2.0\",\"id\":\"a\",\"method\":\"x.y\"}", 10);
+    assert_false(b.calls[0].failed);
+    assert_int_equal(b.calls[0].route, -1); /* unknown methods are forwarded, labelled unknown */
+    json_t *auth = json_pack("{s:s,s:s}", "scheme", "apikey", "apiKey", "k");
+    size_t len;
+    char *req = nsl_jsonrpc_enclave_request(&b.calls[0], "p-9", auth, &len);
+    assert_string_equal(req, "{\"id\":\"p-9\",\"serviceType\":\"x\",\"operation\":\"y\",\"params\":"
+                             "{},\"auth\":{\"scheme\":\"apikey\",\"apiKey\":\"k\"}}");
+    free(req);
+    json_decref(auth);
+    nsl_jsonrpc_batch_free(&b);
+}
+
+static void test_jsonrpc_batch_and_notification(void **state)
+{
+    (void)state;
+    struct nsl_rpc_batch b = parse("[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"system.health\"},"
+                                   "{\"jsonrpc\":\"2.0\",\"method\":\"system.info\"},"
+                                   "{\"jsonrpc\":\"2.0\",\"id\":null,\"method\":\"a.b\"}, 3]",
+                                   10);
+    assert_false(b.failed);
+    assert_true(b.is_batch);
+    assert_int_equal(b.count, 4);
+    assert_true(nsl_jsonrpc_call_answered(&b.calls[0]));
+    assert_false(b.calls[1].failed);
+    assert_false(nsl_jsonrpc_call_answered(&b.calls[1])); /* notification */
+    assert_true(json_is_null(b.calls[2].id));
+    assert_true(nsl_jsonrpc_call_answered(&b.calls[2]));
+    assert_call_error(&b.calls[3], NSL_RPC_INVALID_REQUEST, NSL_ERR_INVALID_REQUEST);
+    assert_true(nsl_jsonrpc_call_answered(&b.calls[3]));
+    nsl_jsonrpc_batch_free(&b);
+}
+
+static void test_jsonrpc_rejects_bad_envelopes(void **state)
+{
+    (void)state;
+    static const char *const bodies[] = {
+        "{\"jsonrpc\":\"1.0\",\"id\":1,\"method\":\"a.b\"}",
+        "{\"id\":1,\"method\":\"a.b\"}",
+        "{\"jsonrpc\":\"2.0\",\"id\":1}",
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"health\"}",
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\".b\"}",
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"a.\"}",
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":7}",
+        "{\"jsonrpc\":\"2.0\",\"id\":{},\"method\":\"a.b\"}",
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"a.b\",\"extra\":1}",
+    };
+    for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
+        struct nsl_rpc_batch b = parse(bodies[i], 10);
+        assert_false(b.failed);
+        assert_call_error(&b.calls[0], NSL_RPC_INVALID_REQUEST, NSL_ERR_INVALID_REQUEST);
+        assert_true(nsl_jsonrpc_call_answered(&b.calls[0]));
+        nsl_jsonrpc_batch_free(&b);
+    }
+}
+
+static void test_jsonrpc_array_params_are_invalid_params(void **state)
+{
+    (void)state;
+    struct nsl_rpc_batch b =
+        parse("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"a.b\",\"params\":[1]}", 10);
+    assert_call_error(&b.calls[0], NSL_RPC_INVALID_PARAMS, NSL_ERR_INVALID_PARAMS);
+    nsl_jsonrpc_batch_free(&b);
+    b = parse("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"a.b\",\"params\":\"x\"}", 10);
+    assert_call_error(&b.calls[0], NSL_RPC_INVALID_PARAMS, NSL_ERR_INVALID_PARAMS);
+    nsl_jsonrpc_batch_free(&b);
+}
+
+static void test_jsonrpc_body_level_errors(void **state)
+{
+    (void)state;
+    struct {
+        const char *body;
+        int rpc_code;
+        nsl_err code;
+    } cases[] = {
+        {"{not json", NSL_RPC_PARSE_ERROR, NSL_ERR_INVALID_REQUEST},
+        {"", NSL_RPC_PARSE_ERROR, NSL_ERR_INVALID_REQUEST},
+        {"{\"jsonrpc\":\"2.0\",\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"a.b\"}",
+         NSL_RPC_PARSE_ERROR, NSL_ERR_INVALID_REQUEST},
+        {"[]", NSL_RPC_INVALID_REQUEST, NSL_ERR_INVALID_REQUEST},
+        {"[1,2,3]", NSL_RPC_INVALID_REQUEST, NSL_ERR_LIMIT_EXCEEDED},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct nsl_rpc_batch b = parse(cases[i].body, 2);
+        assert_true(b.failed);
+        assert_int_equal(b.error.rpc_code, cases[i].rpc_code);
+        assert_int_equal(b.error.error.code, cases[i].code);
+        nsl_jsonrpc_batch_free(&b);
+    }
+}
+
+static void test_jsonrpc_auth_apikey(void **state)
+{
+    (void)state;
+    json_t *auth = NULL;
+    struct nsl_error err;
+    assert_int_equal(nsl_jsonrpc_parse_auth(NULL, &auth, &err), NSL_OK);
+    assert_null(auth);
+    assert_int_equal(nsl_jsonrpc_parse_auth("NSL-APIKEY abc123", &auth, &err), NSL_OK);
+    assert_string_equal(json_string_value(json_object_get(auth, "scheme")), "apikey");
+    assert_string_equal(json_string_value(json_object_get(auth, "apiKey")), "abc123");
+    json_decref(auth);
+}
+
+static void test_jsonrpc_auth_neo_sig(void **state)
+{
+    (void)state;
+    json_t *auth = NULL;
+    struct nsl_error err;
+    assert_int_equal(
+        nsl_jsonrpc_parse_auth("NSL-SIG nonce=N1,account=NA,sig=ab,ts=17", &auth, &err), NSL_OK);
+    assert_string_equal(json_string_value(json_object_get(auth, "scheme")), "neo-sig");
+    assert_string_equal(json_string_value(json_object_get(auth, "account")), "NA");
+    assert_string_equal(json_string_value(json_object_get(auth, "timestamp")), "17");
+    assert_string_equal(json_string_value(json_object_get(auth, "nonce")), "N1");
+    assert_string_equal(json_string_value(json_object_get(auth, "signature")), "ab");
+    assert_int_equal(json_object_size(auth), 5);
+    json_decref(auth);
+}
+
+static void test_jsonrpc_auth_rejects_malformed(void **state)
+{
+    (void)state;
+    static const char *const headers[] = {
+        "Bearer x",
+        "NSL-APIKEY ",
+        "NSL-APIKEY a b",
+        "NSL-APIKEY  a",
+        "nsl-apikey a",
+        "NSL-SIG ",
+        "NSL-SIG account=A,ts=1,nonce=N",
+        "NSL-SIG account=A,ts=1,nonce=N,sig=S,extra=1",
+        "NSL-SIG account=A,account=B,ts=1,nonce=N,sig=S",
+        "NSL-SIG account=A,ts=1,nonce=N,sig=S,",
+        "NSL-SIG account=,ts=1,nonce=N,sig=S",
+        "NSL-SIG account=A, ts=1,nonce=N,sig=S",
+        "NSL-SIG account=A,ts,nonce=N,sig=S",
+        "NSL-SIG account=A=B,ts=1,nonce=N,sig=S",
+    };
+    for (size_t i = 0; i < sizeof headers / sizeof headers[0]; i++) {
+        json_t *auth = NULL;
+        struct nsl_error err;
+        assert_int_equal(nsl_jsonrpc_parse_auth(headers[i], &auth, &err), NSL_ERR_UNAUTHENTICATED);
+        assert_null(auth);
+        assert_null(strstr(err.message, "A,")); /* the value is never echoed */
+    }
+}
+
+static void test_jsonrpc_maps_every_enclave_error(void **state)
+{
+    (void)state;
+    json_t *id = json_string("req");
+    for (int code = 1; code < NSL_ERR_COUNT; code++) {
+        json_t *resp = json_pack("{s:s,s:b,s:{s:s,s:s}}", "id", "p-1", "ok", 0, "error", "code",
+                                 nsl_err_name((nsl_err)code), "message", "why");
+        nsl_err got;
+        json_t *r = nsl_jsonrpc_from_enclave(id, resp, &got);
+        assert_int_equal(got, code);
+        json_t *e = json_object_get(r, "error");
+        assert_int_equal(json_integer_value(json_object_get(e, "code")),
+                         nsl_err_jsonrpc_code((nsl_err)code));
+        assert_string_equal(json_string_value(json_object_get(e, "message")), "why");
+        assert_string_equal(json_string_value(json_object_get(json_object_get(e, "data"), "code")),
+                            nsl_err_name((nsl_err)code));
+        assert_string_equal(json_string_value(json_object_get(r, "id")), "req");
+        assert_string_equal(json_string_value(json_object_get(r, "jsonrpc")), "2.0");
+        json_decref(r);
+        json_decref(resp);
+    }
+    json_decref(id);
+}
+
+static void test_jsonrpc_maps_result_and_malformed_responses(void **state)
+{
+    (void)state;
+    nsl_err got;
+    json_t *ok = json_pack("{s:s,s:b,s:{s:i}}", "id", "p-1", "ok", 1, "result", "n", 5);
+    json_t *r = nsl_jsonrpc_from_enclave(NULL, ok, &got);
+    assert_int_equal(got, NSL_OK);
+    assert_true(json_is_null(json_object_get(r, "id")));
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(r, "result"), "n")), 5);
+    json_decref(r);
+    json_decref(ok);
+    json_t *bad = json_pack("{s:s,s:b,s:{s:s}}", "id", "p-1", "ok", 0, "error", "code", "NOPE");
+    r = nsl_jsonrpc_from_enclave(NULL, bad, &got);
+    assert_int_equal(got, NSL_ERR_INTERNAL);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(r, "error"), "code")),
+                     -32603);
+    json_decref(r);
+    json_decref(bad);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_jsonrpc_single_call),
+        cmocka_unit_test(test_jsonrpc_absent_params_become_empty_object),
+        cmocka_unit_test(test_jsonrpc_batch_and_notification),
+        cmocka_unit_test(test_jsonrpc_rejects_bad_envelopes),
+        cmocka_unit_test(test_jsonrpc_array_params_are_invalid_params),
+        cmocka_unit_test(test_jsonrpc_body_level_errors),
+        cmocka_unit_test(test_jsonrpc_auth_apikey),
+        cmocka_unit_test(test_jsonrpc_auth_neo_sig),
+        cmocka_unit_test(test_jsonrpc_auth_rejects_malformed),
+        cmocka_unit_test(test_jsonrpc_maps_every_enclave_error),
+        cmocka_unit_test(test_jsonrpc_maps_result_and_malformed_responses),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
