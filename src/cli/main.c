@@ -1,1 +1,121 @@
-int main(void) { return 0; }
+/* nsl, the command-line client: `nsl dev ...` runs the dev stack, anything else is one JSON-RPC
+ * call to the parent's API (docs/cli.md). Exit status: 0 success, 1 the call failed, 2 refused
+ * locally before anything was sent. */
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli/args.h"
+#include "cli/dev.h"
+#include "cli/help.h"
+#include "cli/output.h"
+#include "cli/rpc.h"
+#include "common/routes.h"
+
+enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_REFUSED = 2 };
+
+/* Reports err the way a server error is reported, so that scripts parse one format. */
+static int report(const struct nsl_cli_args *args, const struct nsl_error *err, int status)
+{
+    json_t *error = nsl_cli_rpc_error_object(err->code, err->message);
+    if (!error) {
+        fprintf(stderr, "error: %s: %s\n", nsl_err_name(err->code), err->message);
+        return status;
+    }
+    nsl_cli_output_error(stderr, error);
+    if (args->json)
+        nsl_cli_output_json(stdout, error);
+    json_decref(error);
+    return status;
+}
+
+static int show_reply(const struct nsl_cli_args *args, const struct nsl_cli_reply *reply)
+{
+    if (reply->error) {
+        nsl_cli_output_error(stderr, reply->error);
+        if (args->json)
+            nsl_cli_output_json(stdout, reply->error);
+        return EXIT_FAILED;
+    }
+    if (args->json)
+        nsl_cli_output_json(stdout, reply->result);
+    else
+        nsl_cli_output_readable(stdout, reply->result);
+    return EXIT_OK;
+}
+
+static int send_request(const struct nsl_cli_args *args, const struct nsl_cli_endpoint *ep,
+                        const char *body)
+{
+    struct nsl_error err = {NSL_ERR_INTERNAL, "out of memory"};
+    if (args->print_request) {
+        nsl_cli_rpc_print_request(stdout, ep, args->api_key, body);
+        return EXIT_OK;
+    }
+    struct nsl_cli_reply reply;
+    if (nsl_cli_rpc_call(ep, args->api_key, body, &reply) != NSL_OK)
+        return report(args, &err, EXIT_FAILED);
+    int status = show_reply(args, &reply);
+    nsl_cli_reply_free(&reply);
+    return status;
+}
+
+static int run_rpc(const struct nsl_cli_args *args)
+{
+    const struct nsl_route *r = &nsl_routes[args->route];
+    struct nsl_cli_endpoint ep;
+    struct nsl_error err = {0};
+    if (nsl_cli_endpoint_init(args->url, &ep, &err) != NSL_OK)
+        return report(args, &err, err.code == NSL_ERR_INTERNAL ? EXIT_FAILED : EXIT_REFUSED);
+    char *body = nsl_cli_rpc_body(r->service, r->operation, args->params);
+    int status;
+    if (!body)
+        status = report(args, &(struct nsl_error){NSL_ERR_INTERNAL, "out of memory"}, EXIT_FAILED);
+    else
+        status = send_request(args, &ep, body);
+    free(body);
+    nsl_cli_endpoint_free(&ep);
+    return status;
+}
+
+static int run(int argc, char **argv)
+{
+    struct nsl_cli_env env = {getenv("NSL_URL"), getenv("NSL_API_KEY")};
+    struct nsl_cli_args args;
+    struct nsl_error err = {0};
+    if (nsl_cli_args_parse(argc, argv, &env, &args, &err) != NSL_OK)
+        return report(&args, &err, err.code == NSL_ERR_INTERNAL ? EXIT_FAILED : EXIT_REFUSED);
+    int status = EXIT_OK;
+    switch (args.action) {
+    case NSL_CLI_HELP:
+        nsl_cli_help_print(stdout);
+        break;
+    case NSL_CLI_OP_HELP:
+        nsl_cli_help_print_operation(stdout, args.route);
+        break;
+    case NSL_CLI_VERSION:
+        printf("nsl %s\n", NSL_VERSION);
+        break;
+    case NSL_CLI_DEV:
+        status = nsl_cli_dev_main(argc - args.next, argv + args.next);
+        break;
+    case NSL_CLI_RPC:
+        status = run_rpc(&args);
+        break;
+    }
+    nsl_cli_args_free(&args);
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fprintf(stderr, "error: INTERNAL: cannot initialise libcurl\n");
+        return EXIT_FAILED;
+    }
+    int status = run(argc, argv);
+    curl_global_cleanup();
+    if (fflush(stdout) != 0 && status == EXIT_OK)
+        status = EXIT_FAILED; /* a full disk or closed pipe must not look like success */
+    return status;
+}

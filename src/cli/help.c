@@ -1,0 +1,86 @@
+/* Help texts (see help.h). */
+#include "cli/help.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+#include "cli/args.h"
+#include "common/routes.h"
+
+static const char usage[] =
+    "Usage: nsl [OPTIONS] <service> <operation> [key=value ... | --params JSON]\n"
+    "       nsl <service> <operation> --help\n"
+    "       nsl dev up --state DIR [--http HOST:PORT] [--log-level LEVEL] [--background]\n"
+    "       nsl dev down --state DIR\n"
+    "\n"
+    "Calls one operation of the Neo Service Layer through the parent's JSON-RPC API.\n"
+    "\n"
+    "Options:\n"
+    "  --url URL          API base URL (env NSL_URL; default " NSL_CLI_DEFAULT_URL ")\n"
+    "  --api-key KEY      send Authorization: NSL-APIKEY KEY (env NSL_API_KEY)\n"
+    "  --json             print the result (or the error object) as JSON on stdout\n"
+    "  --params JSON      the whole params object instead of key=value pairs\n"
+    "  --print-request    print the HTTP request instead of sending it (shows the key)\n"
+    "  --help, --version\n"
+    "\n"
+    "key=value pairs are typed by the operation's schema (see nsl <service> <operation>\n"
+    "--help): digits and strings stay text, integers and booleans become JSON numbers and\n"
+    "booleans, objects and arrays are given as JSON. A value @FILE is read from FILE, @- from\n"
+    "stdin (trailing newlines dropped); @@text means the literal @text.\n"
+    "\n"
+    "Exit status: 0 success, 1 the request failed, 2 refused locally (bad command line).\n"
+    "\n"
+    "Operations:\n";
+
+void nsl_cli_help_print(FILE *out)
+{
+    fputs(usage, out);
+    size_t width = 0;
+    for (size_t i = 0; i < nsl_route_count; i++) {
+        size_t w = strlen(nsl_routes[i].service) + 1 + strlen(nsl_routes[i].operation);
+        width = w > width ? w : width;
+    }
+    for (size_t i = 0; i < nsl_route_count; i++) {
+        const struct nsl_route *r = &nsl_routes[i];
+        int w = (int)(strlen(r->service) + 1 + strlen(r->operation));
+        fprintf(out, "  %s.%s%*s  %s\n", r->service, r->operation, (int)width - w, "", r->summary);
+    }
+}
+
+static void print_limits(FILE *out, const struct nsl_field_spec *f)
+{
+    if (f->type == NSL_FIELD_INT) {
+        fprintf(out, "%" PRId64 "..%" PRId64, f->min, f->max);
+        return;
+    }
+    if (!f->max_len || f->type == NSL_FIELD_BOOL || f->type == NSL_FIELD_ANY) {
+        fputs("no limit", out);
+        return;
+    }
+    const char *unit = f->type == NSL_FIELD_DIGITS   ? "digits"
+                       : f->type == NSL_FIELD_OBJECT ? "members"
+                       : f->type == NSL_FIELD_ARRAY  ? "items"
+                       : f->type == NSL_FIELD_STRING ? "bytes"
+                                                     : "bytes decoded";
+    fprintf(out, "at most %zu %s", f->max_len, unit);
+}
+
+void nsl_cli_help_print_operation(FILE *out, size_t route)
+{
+    const struct nsl_route *r = &nsl_routes[route];
+    fprintf(out, "Usage: nsl [OPTIONS] %s %s", r->service, r->operation);
+    fprintf(out, "%s\n\n%s\n", r->params[0].name ? " [key=value ... | --params JSON]" : "",
+            r->summary);
+    fprintf(out, "Permission: %s\n\n", r->permission ? r->permission : "none (public)");
+    if (!r->params[0].name) {
+        fputs("Parameters: none\n", out);
+        return;
+    }
+    fputs("Parameters:\n", out);
+    for (const struct nsl_field_spec *f = r->params; f->name; f++) {
+        fprintf(out, "  %s (%s, %s; ", f->name, nsl_field_type_name(f->type),
+                f->required ? "required" : "optional");
+        print_limits(out, f);
+        fprintf(out, ")%s%s\n", f->doc ? "\n      " : "", f->doc ? f->doc : "");
+    }
+}

@@ -1,0 +1,17 @@
+/* How nsl shows answers: readable text by default (objects as "key: value" lines with nested
+ * objects indented, arrays of objects as aligned rows), or the JSON value as received (--json),
+ * and errors as "error: <CODE>: <message>". Control characters from the server are escaped in
+ * readable text so that an answer cannot drive the terminal. */
+#ifndef NSL_CLI_OUTPUT_H
+#define NSL_CLI_OUTPUT_H
+
+#include <jansson.h>
+#include <stdio.h>
+
+void nsl_cli_output_readable(FILE *out, const json_t *value);
+/* Pretty JSON (2-space indent), members in the order received, then a newline. */
+void nsl_cli_output_json(FILE *out, const json_t *value);
+/* "error: <CODE>: <message>\n" for a JSON-RPC error object. */
+void nsl_cli_output_error(FILE *out, const json_t *error);
+
+#endif
