@@ -90,7 +90,7 @@ int nsl_reader_view(struct nsl_reader *r, size_t n, const uint8_t **out)
 {
     if (n > nsl_reader_remaining(r))
         return -1;
-    *out = r->data + r->pos;
+    *out = r->data ? r->data + r->pos : r->data; /* NULL + 0 is undefined */
     r->pos += n;
     return 0;
 }

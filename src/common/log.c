@@ -3,6 +3,7 @@
 #include "common/log.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -48,42 +49,78 @@ int nsl_log_enabled(enum nsl_log_level level)
 struct line {
     char buf[4096];
     size_t len;
+    bool full; /* a piece did not fit */
 };
 
+/* Room left before the "}\n" that finish() appends. */
+static size_t room(const struct line *l)
+{
+    return sizeof l->buf - 2 - l->len;
+}
+
+/* Writes all of s or, when it does not fit, nothing: the line stays valid JSON. */
 static void put_raw(struct line *l, const char *s, size_t n)
 {
-    size_t room = sizeof l->buf - 2 - l->len; /* keep space for "}\n" */
-    if (n > room)
-        n = room;
+    if (n > room(l)) {
+        l->full = true;
+        return;
+    }
     memcpy(l->buf + l->len, s, n);
     l->len += n;
 }
 
+/* Writes s as a JSON string, truncating it (never inside an escape or a UTF-8 sequence) so that
+ * its closing quote always fits. */
 static void put_escaped(struct line *l, const char *s)
 {
+    if (room(l) < 2) {
+        l->full = true;
+        return;
+    }
     put_raw(l, "\"", 1);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
         char esc[8];
+        const char *out = (const char *)p;
+        size_t n = 1, used = 1; /* bytes written, bytes of s consumed */
         if (*p == '"' || *p == '\\') {
             esc[0] = '\\';
             esc[1] = (char)*p;
-            put_raw(l, esc, 2);
+            out = esc;
+            n = 2;
         } else if (*p < 0x20 || *p == 0x7f) {
-            int n = snprintf(esc, sizeof esc, "\\u%04x", *p);
-            put_raw(l, esc, (size_t)n);
-        } else {
-            put_raw(l, (const char *)p, 1);
+            n = (size_t)snprintf(esc, sizeof esc, "\\u%04x", *p);
+            out = esc;
+        } else if (*p >= 0x80) { /* a UTF-8 sequence goes whole or not at all */
+            size_t want = *p >= 0xf8 ? 0 : *p >= 0xf0 ? 4 : *p >= 0xe0 ? 3 : *p >= 0xc0 ? 2 : 0;
+            while (used < want && (p[used] & 0xc0) == 0x80)
+                used++;
+            n = used;
+            if (used != want) { /* cut short (e.g. by a truncated format) or stray: U+FFFD */
+                out = "\\ufffd";
+                n = 6;
+            }
         }
+        if (n + 1 > room(l))
+            break;
+        memcpy(l->buf + l->len, out, n);
+        l->len += n;
+        p += used;
     }
     put_raw(l, "\"", 1);
 }
 
+/* Adds "key":"value", or drops the whole field when it cannot fit. */
 static void put_field(struct line *l, const char *key, const char *value)
 {
+    size_t start = l->len;
     put_raw(l, ",", 1);
     put_escaped(l, key);
     put_raw(l, ":", 1);
     put_escaped(l, value ? value : "");
+    if (l->full) {
+        l->len = start;
+        l->full = false;
+    }
 }
 
 static void begin(struct line *l, enum nsl_log_level level, const char *event)
@@ -96,6 +133,7 @@ static void begin(struct line *l, enum nsl_log_level level, const char *event)
     snprintf(when, sizeof when, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
              tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
     l->len = 0;
+    l->full = false;
     put_raw(l, "{\"ts\":", 6);
     put_escaped(l, when);
     put_field(l, "level", level_names[level]);

@@ -96,8 +96,12 @@ static int load_file(const struct nsl_options_spec *spec, void *cfg, const char 
             snprintf(text, sizeof text, "%lld", (long long)json_integer_value(v));
         else if (json_is_boolean(v))
             value = json_is_true(v) ? "true" : "false";
-        else
-            value = "(not a string, integer or boolean)";
+        else {
+            fprintf(stderr, "%s: config file %s: \"%s\" must be a string, integer or boolean\n",
+                    spec->program, path, key);
+            rc = -1;
+            break;
+        }
         if (set_value(spec, o, cfg, value, "config file") != 0) {
             rc = -1;
             break;
@@ -115,16 +119,24 @@ static int set_defaults(const struct nsl_options_spec *spec, void *cfg)
     return 0;
 }
 
-/* Finds --config before anything else so that flags override the file wherever they stand. */
-static const char *find_config_path(int argc, char **argv, bool stop_at_positional)
+/* Finds --config before anything else so that flags override the file wherever they stand. Walks
+ * the arguments as the parser does, so that an option's value is not taken for a positional
+ * argument (or for --config). */
+static const char *find_config_path(const struct nsl_options_spec *spec, int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--") == 0 || (stop_at_positional && argv[i][0] != '-'))
+        const char *arg = argv[i];
+        if (strcmp(arg, "--") == 0 || (spec->allow_positional && strncmp(arg, "--", 2) != 0))
             break;
-        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
-            return argv[i + 1];
-        if (strncmp(argv[i], "--config=", 9) == 0)
-            return argv[i] + 9;
+        if (strcmp(arg, "--config") == 0)
+            return i + 1 < argc ? argv[i + 1] : NULL;
+        if (strncmp(arg, "--config=", 9) == 0)
+            return arg + 9;
+        const struct nsl_option *o = strncmp(arg, "--", 2) == 0 && !strchr(arg, '=')
+                                         ? find_option(spec, arg + 2, strlen(arg + 2))
+                                         : NULL;
+        if (o && o->type != NSL_OPT_BOOL)
+            i++; /* skip its value */
     }
     return NULL;
 }
@@ -134,7 +146,7 @@ enum nsl_options_result nsl_options_parse(const struct nsl_options_spec *spec, v
 {
     if (set_defaults(spec, cfg) != 0)
         return NSL_OPTIONS_EXIT_FAILURE;
-    const char *config = find_config_path(argc, argv, spec->allow_positional);
+    const char *config = find_config_path(spec, argc, argv);
     if (config && load_file(spec, cfg, config) != 0)
         return NSL_OPTIONS_EXIT_FAILURE;
     int i = 1;
@@ -144,15 +156,15 @@ enum nsl_options_result nsl_options_parse(const struct nsl_options_spec *spec, v
             i++;
             break;
         }
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+            nsl_options_print_help(spec, stdout);
+            return NSL_OPTIONS_EXIT_SUCCESS;
+        }
         if (strncmp(arg, "--", 2) != 0) {
             if (spec->allow_positional)
                 break;
             fprintf(stderr, "%s: unexpected argument \"%s\" (see --help)\n", spec->program, arg);
             return NSL_OPTIONS_EXIT_FAILURE;
-        }
-        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-            nsl_options_print_help(spec, stdout);
-            return NSL_OPTIONS_EXIT_SUCCESS;
         }
         if (strcmp(arg, "--version") == 0) {
             printf("%s %s\n", spec->program, NSL_VERSION);
@@ -161,6 +173,10 @@ enum nsl_options_result nsl_options_parse(const struct nsl_options_spec *spec, v
         const char *name = arg + 2, *eq = strchr(name, '=');
         size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
         if (nlen == 6 && strncmp(name, "config", 6) == 0) {
+            if (!eq && i + 1 >= argc) {
+                fprintf(stderr, "%s: option --config needs a value\n", spec->program);
+                return NSL_OPTIONS_EXIT_FAILURE;
+            }
             i += eq ? 0 : 1; /* already loaded */
             continue;
         }

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -25,12 +26,12 @@ static int fail(char *why, size_t len, const char *msg)
 
 static int parse_u32(const char *s, uint32_t max, uint32_t *out)
 {
-    if (!*s || strlen(s) > 10)
+    if (*s < '0' || *s > '9' || strlen(s) > 10) /* strtoul would skip spaces and signs */
         return -1;
     char *end;
     errno = 0;
     unsigned long v = strtoul(s, &end, 10);
-    if (*end || errno || v > max || s[0] == '-' || s[0] == '+' || s[0] == ' ')
+    if (*end || errno || v > max)
         return -1;
     *out = (uint32_t)v;
     return 0;
@@ -173,6 +174,10 @@ static int with_addresses(const struct nsl_url *url, bool passive, addr_fn fn, v
 static void replace_stale_unix_socket(const struct sockaddr *addr, socklen_t len)
 {
     const struct sockaddr_un *sun = (const struct sockaddr_un *)addr;
+    struct stat st;
+    /* connect() to a path that is not a socket also fails with ECONNREFUSED: never unlink one. */
+    if (lstat(sun->sun_path, &st) != 0 || !S_ISSOCK(st.st_mode))
+        return;
     int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (probe < 0)
         return;
