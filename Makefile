@@ -1,4 +1,5 @@
 # The project's commands (README): make, make run, make test, make bench.
+MAKEFLAGS  += --no-print-directory
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc)

@@ -339,7 +339,7 @@ static void print_ready(const struct stack *st)
            "  state: %s (logs: enclave.log, parent.log)\n\n"
            "Try:\n"
            "  %s --url %s system health\n"
-           "  %s --url %s --json system info\n"
+           "  %s --url %s --json system health\n"
            "  curl -s %s/metrics | head\n",
            (int)st->enclave.pid, (int)st->parent.pid, st->api, st->dir, st->nsl, st->api, st->nsl,
            st->api, st->api);
