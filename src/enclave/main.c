@@ -15,12 +15,16 @@
 #include "common/url.h"
 #include "enclave/hostchan.h"
 #include "enclave/server.h"
+#include "enclave/storage.h"
 
 struct enclave_config {
     char *listen;
     char *host_channel;
     char *mode;
     char *log_level;
+    char *key_provider;
+    int64_t store_timeout_ms;
+    int64_t host_max_frame;
     int64_t max_frame;
     int64_t max_connections;
     int64_t max_inflight;
@@ -41,6 +45,13 @@ static const struct nsl_option options[] = {
     OPT("mode", NSL_OPT_STRING, mode, "nitro", 0, 0,
         "nitro (real NSM device) or sim (dev and tests: simulated attestation, not secure)"),
     OPT("log-level", NSL_OPT_STRING, log_level, "info", 0, 0, "debug, info, warn or error"),
+    OPT("key-provider", NSL_OPT_STRING, key_provider, "kms", 0, 0,
+        "where the master key comes from: kms (AWS KMS with attestation) or sim (dev: the parent "
+        "keeps the wrapping key, NOT SECURE)"),
+    OPT("store-timeout-ms", NSL_OPT_INT, store_timeout_ms, "10000", 100, 600000,
+        "longest wait for one host-channel storage round trip"),
+    OPT("host-max-frame", NSL_OPT_INT, host_max_frame, "4194304", 65536, 64 << 20,
+        "largest host-channel frame; must match nsl-parent --host-max-frame"),
     OPT("max-frame", NSL_OPT_INT, max_frame, "1048576", 1024, 64 << 20,
         "largest request frame in bytes; larger ones get BAD_FRAME and the connection closes"),
     OPT("max-connections", NSL_OPT_INT, max_connections, "4096", 1, 1 << 20,
@@ -51,7 +62,8 @@ static const struct nsl_option options[] = {
         "a connection with no traffic and nothing in flight is closed after this"),
     OPT("write-buffer-max", NSL_OPT_INT, write_buffer_max, "4194304", 4096, 1 << 30,
         "unsent response bytes per connection before reading from it pauses"),
-    OPT("workers", NSL_OPT_INT, workers, "4", 1, 256, "threads for handlers that may block"),
+    OPT("workers", NSL_OPT_INT, workers, "16", 1, 256,
+        "threads for handlers that may block (on storage round trips, for instance)"),
     NSL_OPTIONS_END,
 };
 
@@ -88,8 +100,16 @@ static void harden_process(void)
 }
 
 static int check_config(const struct enclave_config *cfg, enum nsl_log_level *level,
-                        const char **mode)
+                        const char **mode, enum nsl_key_provider *provider)
 {
+    if (strcmp(cfg->key_provider, "sim") == 0) {
+        *provider = NSL_KEY_PROVIDER_SIM;
+    } else if (strcmp(cfg->key_provider, "kms") == 0) {
+        *provider = NSL_KEY_PROVIDER_KMS;
+    } else {
+        fprintf(stderr, "nsl-enclave: --key-provider must be kms or sim\n");
+        return -1;
+    }
     if (nsl_log_level_parse(cfg->log_level, level) != 0) {
         fprintf(stderr, "nsl-enclave: --log-level must be debug, info, warn or error\n");
         return -1;
@@ -105,7 +125,8 @@ static int check_config(const struct enclave_config *cfg, enum nsl_log_level *le
     return 0;
 }
 
-static int serve(const struct enclave_config *cfg, struct nsl_enclave_ctx *ctx)
+static int serve(const struct enclave_config *cfg, struct nsl_enclave_ctx *ctx,
+                 enum nsl_key_provider provider)
 {
     struct nsl_url listen_url, host_url;
     nsl_url_parse(cfg->listen, &listen_url, NULL, 0);
@@ -123,10 +144,13 @@ static int serve(const struct enclave_config *cfg, struct nsl_enclave_ctx *ctx)
         .write_buffer_max = (size_t)cfg->write_buffer_max,
         .workers = (uint32_t)cfg->workers,
     };
-    ctx->host = nsl_hostchan_start(&host_url, NSL_FRAME_DEFAULT_MAX);
-    struct nsl_server *srv = ctx->host ? nsl_server_create(&scfg, fd, ctx) : NULL;
+    ctx->host = nsl_hostchan_start(&host_url, (size_t)cfg->host_max_frame);
+    ctx->storage = ctx->host ? nsl_storage_start(ctx->host, provider, (int)cfg->store_timeout_ms)
+                             : NULL;
+    struct nsl_server *srv = ctx->storage ? nsl_server_create(&scfg, fd, ctx) : NULL;
     if (!srv) {
         nsl_log(NSL_LOG_ERROR, "start_failed", "reason", "out of memory or descriptors", NULL);
+        nsl_storage_stop(ctx->storage);
         nsl_hostchan_stop(ctx->host);
         return 1;
     }
@@ -136,6 +160,7 @@ static int serve(const struct enclave_config *cfg, struct nsl_enclave_ctx *ctx)
     int rc = nsl_server_run(srv);
     running = NULL;
     nsl_server_destroy(srv);
+    nsl_storage_stop(ctx->storage);
     nsl_hostchan_stop(ctx->host);
     nsl_log(NSL_LOG_INFO, "stopped", NULL);
     return rc == 0 ? 0 : 1;
@@ -151,7 +176,8 @@ int main(int argc, char **argv)
     }
     enum nsl_log_level level;
     static struct nsl_enclave_ctx ctx;
-    if (check_config(&cfg, &level, &ctx.mode) != 0) {
+    enum nsl_key_provider provider;
+    if (check_config(&cfg, &level, &ctx.mode, &provider) != 0) {
         nsl_options_free(&spec, &cfg);
         return 2;
     }
@@ -168,7 +194,10 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    int rc = serve(&cfg, &ctx);
+    if (nsl_secure_heap_init(1 << 20) != 0)
+        nsl_log(NSL_LOG_WARN, "secure_heap_unavailable", "msg",
+                "secrets fall back to the normal heap (still wiped on free)", NULL);
+    int rc = serve(&cfg, &ctx, provider);
     nsl_options_free(&spec, &cfg);
     return rc;
 }

@@ -10,6 +10,7 @@
 #include "common/routes.h"
 
 struct nsl_hostchan;
+struct nsl_storage;
 
 /* State shared by every service; built by the enclave's main and read-only afterwards except
  * for its atomic counters. */
@@ -17,6 +18,7 @@ struct nsl_enclave_ctx {
     const char *mode;          /* "simulated" or "nitro" */
     uint64_t started_ms;       /* CLOCK_MONOTONIC at start, for uptime */
     struct nsl_hostchan *host; /* host channel to the parent */
+    struct nsl_storage *storage; /* sealed store, ready once the master key is loaded */
     /* Requests answered per route and per error code, for system.metrics. */
     uint64_t route_calls[64];
     uint64_t error_counts[NSL_ERR_COUNT];

@@ -3,6 +3,7 @@
 #include <time.h>
 
 #include "enclave/hostchan.h"
+#include "enclave/storage.h"
 #include "services/service.h"
 
 uint64_t nsl_monotonic_ms(void)
@@ -23,20 +24,34 @@ static json_t *host_channel_status(const struct nsl_hostchan *host)
     return o;
 }
 
+static json_t *storage_status(struct nsl_storage *storage)
+{
+    char state[300];
+    json_t *o = json_pack("{s:s}", "state", nsl_storage_state(storage, state, sizeof state));
+    if (o && storage) {
+        enum nsl_key_provider p = nsl_storage_provider(storage);
+        json_object_set_new(o, "keyProvider", json_string(nsl_key_provider_name(p)));
+        json_object_set_new(o, "secure", json_boolean(nsl_key_provider_secure(p)));
+    }
+    return o;
+}
+
 nsl_err nsl_system_health(struct nsl_call *call)
 {
-    call->result = json_pack("{s:s, s:o}", "status", "ok", "hostChannel",
-                             host_channel_status(call->ctx->host));
+    call->result = json_pack("{s:s, s:o, s:o}", "status", "ok", "hostChannel",
+                             host_channel_status(call->ctx->host), "storage",
+                             storage_status(call->ctx->storage));
     return call->result ? NSL_OK : nsl_fail(&call->error, NSL_ERR_INTERNAL, "out of memory");
 }
 
 nsl_err nsl_system_info(struct nsl_call *call)
 {
     struct nsl_enclave_ctx *ctx = call->ctx;
-    call->result =
-        json_pack("{s:s, s:s, s:I, s:o}", "version", NSL_VERSION, "mode", ctx->mode, "uptimeSec",
-                  (json_int_t)((nsl_monotonic_ms() - ctx->started_ms) / 1000), "operations",
-                  nsl_routes_to_json());
+    call->result = json_pack("{s:s, s:s, s:I, s:o, s:o}", "version", NSL_VERSION, "mode",
+                             ctx->mode, "uptimeSec",
+                             (json_int_t)((nsl_monotonic_ms() - ctx->started_ms) / 1000),
+                             "storage", storage_status(ctx->storage), "operations",
+                             nsl_routes_to_json());
     return call->result ? NSL_OK : nsl_fail(&call->error, NSL_ERR_INTERNAL, "out of memory");
 }
 

@@ -140,7 +140,9 @@ static bool parent_healthy(void *ctx)
     char *body = NULL;
     int rc = nsl_http_request(s->http_port, "GET", "/healthz", NULL, NULL, &status, &body);
     free(body);
-    return (rc == 0 && status == 200) || kill(s->parent_pid, 0) != 0;
+    /* Without an enclave the parent is up once it answers at all (503: enclave down). */
+    bool up = rc == 0 && (status == 200 || s->enclave_pid == 0);
+    return up || kill(s->parent_pid, 0) != 0;
 }
 
 int nsl_stack_start_parent(struct nsl_stack *s)

@@ -23,7 +23,8 @@ struct nsl_stack {
 int nsl_stack_init(struct nsl_stack *s);
 /* Starts nsl-enclave (logs to <dir>/enclave.log) and waits until its socket accepts. */
 int nsl_stack_start_enclave(struct nsl_stack *s);
-/* Starts nsl-parent (logs to <dir>/parent.log) and waits until /healthz answers 200. */
+/* Starts nsl-parent (logs to <dir>/parent.log) and waits until /healthz answers 200 (or, when no
+ * enclave runs, until it answers at all). */
 int nsl_stack_start_parent(struct nsl_stack *s);
 /* Sends sig to a daemon and waits for it to exit (SIGKILL after 10 s). Returns its wait status. */
 int nsl_stack_kill(pid_t *pid, int sig);

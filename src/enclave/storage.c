@@ -1,0 +1,173 @@
+/* Sealed-storage bring-up (see storage.h). */
+#include "enclave/storage.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "store/master_key.h"
+
+#define RETRY_MS 1000
+
+struct nsl_storage {
+    struct nsl_hostchan *hc;
+    enum nsl_key_provider provider;
+    int timeout_ms;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    bool stopping;
+    char failure[sizeof(struct nsl_error){0}.message];
+    struct nsl_sealer *sealer;
+    struct nsl_store *store; /* published once, under lock */
+    pthread_t thread;
+};
+
+const char *nsl_key_provider_name(enum nsl_key_provider provider)
+{
+    return provider == NSL_KEY_PROVIDER_SIM ? "sim" : "kms";
+}
+
+bool nsl_key_provider_secure(enum nsl_key_provider provider)
+{
+    return provider != NSL_KEY_PROVIDER_SIM;
+}
+
+enum nsl_key_provider nsl_storage_provider(const struct nsl_storage *storage)
+{
+    return storage->provider;
+}
+
+static nsl_err load_master(struct nsl_storage *s, struct nsl_secret **master, struct nsl_error *err)
+{
+    if (s->provider == NSL_KEY_PROVIDER_SIM)
+        return nsl_master_key_load_sim(s->hc, s->timeout_ms, master, err);
+    /* The KMS request needs an attestation document carrying the recipient key; attestation
+     * arrives with issue 6, so this provider cannot unwrap a key yet. */
+    return nsl_fail(err, NSL_ERR_UNAVAILABLE,
+                    "kms key provider needs attestation documents, which this build lacks");
+}
+
+static bool open_store(struct nsl_storage *s)
+{
+    struct nsl_error err = {0};
+    NSL_AUTO_SECRET struct nsl_secret *master = NULL;
+    if (load_master(s, &master, &err) != NSL_OK) {
+        pthread_mutex_lock(&s->lock);
+        snprintf(s->failure, sizeof s->failure, "%s", err.message);
+        pthread_mutex_unlock(&s->lock);
+        nsl_log(NSL_LOG_WARN, "storage_not_ready", "provider", nsl_key_provider_name(s->provider),
+                "reason", err.message, NULL);
+        return false;
+    }
+    struct nsl_sealer *sealer = nsl_sealer_new(master);
+    struct nsl_store *store = sealer ? nsl_store_new(s->hc, sealer, s->timeout_ms) : NULL;
+    if (!store) {
+        nsl_sealer_free(sealer);
+        return false;
+    }
+    pthread_mutex_lock(&s->lock);
+    s->sealer = sealer;
+    s->store = store;
+    s->failure[0] = 0;
+    pthread_mutex_unlock(&s->lock);
+    nsl_log(NSL_LOG_INFO, "storage_ready", "provider", nsl_key_provider_name(s->provider), NULL);
+    if (!nsl_key_provider_secure(s->provider))
+        nsl_log(NSL_LOG_WARN, "insecure_key_provider", "msg",
+                "sim key provider: the parent holds the key that wraps the master key: NOT SECURE",
+                NULL);
+    return true;
+}
+
+static void *storage_main(void *arg)
+{
+    struct nsl_storage *s = arg;
+    for (;;) {
+        struct nsl_hostchan_status st;
+        nsl_hostchan_get_status(s->hc, &st);
+        if (st.connected && open_store(s))
+            return NULL;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += st.connected ? RETRY_MS / 1000 : 0;
+        ts.tv_nsec += st.connected ? 0 : 100 * 1000000L;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_mutex_lock(&s->lock);
+        while (!s->stopping && pthread_cond_timedwait(&s->wake, &s->lock, &ts) != ETIMEDOUT) {
+        }
+        bool stopping = s->stopping;
+        pthread_mutex_unlock(&s->lock);
+        if (stopping)
+            return NULL;
+    }
+}
+
+struct nsl_storage *nsl_storage_start(struct nsl_hostchan *hc, enum nsl_key_provider provider,
+                                      int timeout_ms)
+{
+    struct nsl_storage *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->hc = hc;
+    s->provider = provider;
+    s->timeout_ms = timeout_ms;
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->wake, NULL);
+    if (pthread_create(&s->thread, NULL, storage_main, s) != 0) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void nsl_storage_stop(struct nsl_storage *s)
+{
+    if (!s)
+        return;
+    pthread_mutex_lock(&s->lock);
+    s->stopping = true;
+    pthread_cond_broadcast(&s->wake);
+    pthread_mutex_unlock(&s->lock);
+    pthread_join(s->thread, NULL);
+    nsl_store_free(s->store);
+    nsl_sealer_free(s->sealer);
+    pthread_mutex_destroy(&s->lock);
+    pthread_cond_destroy(&s->wake);
+    free(s);
+}
+
+struct nsl_store *nsl_storage_get(struct nsl_storage *s, struct nsl_error *err)
+{
+    struct nsl_store *store = NULL;
+    if (s) {
+        pthread_mutex_lock(&s->lock);
+        store = s->store;
+        pthread_mutex_unlock(&s->lock);
+    }
+    if (!store)
+        nsl_fail(err, NSL_ERR_UNAVAILABLE, "sealed storage is not ready yet");
+    return store;
+}
+
+const char *nsl_storage_state(struct nsl_storage *s, char *buf, size_t len)
+{
+    if (!s) {
+        snprintf(buf, len, "absent");
+        return buf;
+    }
+    pthread_mutex_lock(&s->lock);
+    if (s->store)
+        snprintf(buf, len, "ready");
+    else if (s->failure[0])
+        snprintf(buf, len, "failed: %s", s->failure);
+    else
+        snprintf(buf, len, "starting");
+    pthread_mutex_unlock(&s->lock);
+    return buf;
+}
