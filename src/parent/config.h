@@ -11,12 +11,14 @@ struct nsl_parent_config {
     char *host_listen; /* URL where the enclave's host channel connects */
     char *state;       /* state directory */
     char *log_level;
+    char *key_provider; /* sim | kms */
     int64_t enclave_connections;
     int64_t http_threads;
     int64_t max_body;
     int64_t max_batch;
     int64_t request_timeout_ms;
-    int64_t max_frame;
+    int64_t max_frame;      /* enclave pool frames */
+    int64_t host_max_frame; /* host-channel frames: must fit a 1 MiB sealed value in base64 */
 };
 
 #endif

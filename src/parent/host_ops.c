@@ -2,17 +2,38 @@
  * validation is the enclave's own (common/routes.h nsl_request_schema), so both ends agree. */
 #include "parent/host_ops.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "common/json.h"
 #include "common/routes.h"
+#include "parent/host_keys.h"
+#include "parent/host_kv.h"
 
-static nsl_err host_ping(struct nsl_host_context *ctx, const json_t *params, json_t **result,
-                         struct nsl_error *err)
+/* Two references while deferred: the dispatcher's (dropped when the handler has returned) and
+ * the handler's (dropped by nsl_host_call_finish, maybe on another thread before that). */
+struct nsl_host_call {
+    struct nsl_host_sink *sink;
+    json_t *id; /* the request's id (a string) or NULL */
+    bool deferred;
+    atomic_int refs;
+};
+
+static void call_unref(struct nsl_host_call *call)
+{
+    if (atomic_fetch_sub(&call->refs, 1) != 1)
+        return;
+    json_decref(call->id);
+    free(call);
+}
+
+static nsl_err host_ping(struct nsl_host_context *ctx, const json_t *params,
+                         struct nsl_host_call *call, json_t **result, struct nsl_error *err)
 {
     (void)ctx;
+    (void)call;
     if (json_object_size(params) != 0)
         return nsl_fail(err, NSL_ERR_INVALID_PARAMS, "host.ping takes no params");
     struct timespec ts;
@@ -24,6 +45,12 @@ static nsl_err host_ping(struct nsl_host_context *ctx, const json_t *params, jso
 
 static const struct nsl_host_op host_ops[] = {
     {"host", "ping", host_ping},
+    {"kv", "get", nsl_host_kv_get},
+    {"kv", "put", nsl_host_kv_put},
+    {"kv", "delete", nsl_host_kv_delete},
+    {"kv", "list", nsl_host_kv_list},
+    {"kv", "batch", nsl_host_kv_batch},
+    {"keys", "simWrappingKey", nsl_host_keys_sim_wrapping_key},
 };
 
 nsl_err nsl_host_op_find(const char *service, const char *operation, const struct nsl_host_op **op)
@@ -51,26 +78,39 @@ static char *dump_response(const json_t *id, json_t *result, const struct nsl_er
                         "code", nsl_err_name(err->code), "message", err->message);
     char *text = resp ? json_dumps(resp, JSON_COMPACT) : NULL;
     json_decref(resp);
-    if (text)
-        *len = strlen(text);
+    *len = text ? strlen(text) : 0;
     return text;
 }
 
-char *nsl_host_handle(struct nsl_host_context *ctx, const char *payload, size_t len,
-                      size_t *out_len, int *fatal)
+static void answer(struct nsl_host_call *call, json_t *result, const struct nsl_error *err)
+{
+    size_t len;
+    char *text = dump_response(call->id, result, err, &len);
+    call->sink->send(call->sink, text, len);
+}
+
+void nsl_host_call_defer(struct nsl_host_call *call)
+{
+    call->deferred = true;
+    atomic_fetch_add(&call->refs, 1);
+    call->sink->hold(call->sink);
+}
+
+void nsl_host_call_finish(struct nsl_host_call *call, json_t *result, const struct nsl_error *err)
+{
+    struct nsl_host_sink *sink = call->sink;
+    answer(call, result, err);
+    json_decref(result);
+    call_unref(call);
+    sink->release(sink); /* last: the connection may go away once its calls are answered */
+}
+
+/* Runs the operation the envelope names; the call is answered now unless the handler deferred. */
+static void dispatch(struct nsl_host_context *ctx, json_t *req, struct nsl_host_call *call)
 {
     struct nsl_error err = {0};
-    json_t *result = NULL, *id = NULL;
+    json_t *result = NULL;
     const struct nsl_host_op *op = NULL;
-    *fatal = 0;
-    json_t *req = nsl_json_parse_object(payload, len, NSL_ERR_BAD_FRAME, &err);
-    if (!req) {
-        *fatal = 1;
-        return dump_response(NULL, NULL, &err, out_len);
-    }
-    json_t *raw_id = json_object_get(req, "id");
-    if (json_is_string(raw_id))
-        id = raw_id;
     nsl_err code =
         nsl_json_check(req, nsl_request_schema, NSL_ERR_INVALID_REQUEST, "request", &err);
     const char *service = nsl_json_str(req, "serviceType"),
@@ -80,11 +120,41 @@ char *nsl_host_handle(struct nsl_host_context *ctx, const char *payload, size_t 
     if (code == NSL_OK) {
         json_t *params = json_object_get(req, "params");
         json_t *empty = params ? NULL : json_object();
-        op->handler(ctx, params ? params : empty, &result, &err);
+        code = op->handler(ctx, params ? params : empty, call, &result, &err);
         json_decref(empty);
+        if (call->deferred)
+            return;
+        if (code == NSL_OK && !result)
+            nsl_fail(&err, NSL_ERR_INTERNAL, "out of memory");
     }
-    char *text = dump_response(id, result, &err, out_len);
+    answer(call, result, &err);
     json_decref(result);
+}
+
+bool nsl_host_handle(struct nsl_host_context *ctx, const char *payload, size_t len,
+                     struct nsl_host_sink *sink)
+{
+    struct nsl_error err = {0};
+    struct nsl_host_call *call = calloc(1, sizeof *call);
+    if (!call) {
+        sink->send(sink, NULL, 0);
+        return true;
+    }
+    call->sink = sink;
+    atomic_init(&call->refs, 1);
+    json_t *req = nsl_json_parse_object(payload, len, NSL_ERR_BAD_FRAME, &err);
+    bool fatal = !req;
+    if (fatal) {
+        answer(call, NULL, &err);
+    } else {
+        /* A copy, not a reference: a deferred answer is built on another thread while req is
+         * being freed here. */
+        json_t *id = json_object_get(req, "id");
+        call->id =
+            json_is_string(id) ? json_stringn(json_string_value(id), json_string_length(id)) : NULL;
+        dispatch(ctx, req, call);
+    }
     json_decref(req);
-    return text;
+    call_unref(call);
+    return fatal;
 }

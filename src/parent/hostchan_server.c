@@ -1,12 +1,12 @@
-/* Host-channel server (see hostchan_server.h). The accept thread owns the client list; finished
- * clients are joined there, so threads never outlive the server and LSan sees nothing left. */
+/* Host-channel server (see hostchan_server.h): the listener and its accept thread, which owns the
+ * list of connections (hostchan_conn.h); finished ones are freed there, so threads never outlive
+ * the server and LSan sees nothing left. */
 #include "parent/hostchan_server.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,20 +14,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "common/frame.h"
 #include "common/log.h"
 #include "common/url.h"
-#include "parent/frame_stream.h"
+#include "parent/hostchan_conn.h"
 
 #define MAX_CLIENTS 64
 #define BACKLOG     16
 
 struct client {
-    struct nsl_hostchan *hc;
-    int fd;
-    unsigned number;
-    pthread_t thread;
-    atomic_bool finished;
+    struct nsl_hostchan_conn *conn;
     struct client *next;
 };
 
@@ -44,59 +39,22 @@ struct nsl_hostchan {
     unsigned next_number;
 };
 
-static void send_bad_frame(int fd)
-{
-    static const char msg[] = "{\"id\":null,\"ok\":false,\"error\":{\"code\":\"BAD_FRAME\","
-                              "\"message\":\"frame length is zero or above the limit\"}}";
-    nsl_frame_send(fd, msg, sizeof msg - 1);
-}
-
-static void *client_main(void *arg)
-{
-    struct client *c = arg;
-    char who[16];
-    snprintf(who, sizeof who, "%u", c->number);
-    nsl_log(NSL_LOG_INFO, "hostchan_connected", "client", who, NULL);
-    struct nsl_frame_stream stream;
-    nsl_frame_stream_init(&stream, c->fd, c->hc->max_frame);
-    const char *payload;
-    size_t len;
-    int rc;
-    while ((rc = nsl_frame_stream_next(&stream, &payload, &len)) == 0) {
-        size_t out_len = 0;
-        int fatal = 0;
-        char *answer = nsl_host_handle(c->hc->ctx, payload, len, &out_len, &fatal);
-        int sent = answer ? nsl_frame_send(c->fd, answer, out_len) : -1;
-        free(answer);
-        if (sent != 0 || fatal)
-            break;
-    }
-    if (rc != 0 && errno == EPROTO)
-        send_bad_frame(c->fd);
-    nsl_frame_stream_free(&stream);
-    shutdown(c->fd, SHUT_RDWR);
-    nsl_log(NSL_LOG_INFO, "hostchan_disconnected", "client", who, NULL);
-    atomic_store(&c->finished, true);
-    return NULL;
-}
-
-/* Joins clients whose thread has ended (all of them when all is true). */
+/* Frees clients whose connection has ended (all of them, closing them first, when all is true). */
 static void reap(struct nsl_hostchan *hc, bool all)
 {
     pthread_mutex_lock(&hc->lock);
     struct client **p = &hc->clients;
     while (*p) {
         struct client *c = *p;
-        if (!all && !atomic_load(&c->finished)) {
+        if (!all && !nsl_hostchan_conn_finished(c->conn)) {
             p = &c->next;
             continue;
         }
         *p = c->next;
         hc->client_count--;
         pthread_mutex_unlock(&hc->lock);
-        shutdown(c->fd, SHUT_RDWR);
-        pthread_join(c->thread, NULL);
-        close(c->fd);
+        nsl_hostchan_conn_close(c->conn);
+        nsl_hostchan_conn_free(c->conn);
         free(c);
         pthread_mutex_lock(&hc->lock);
         p = &hc->clients;
@@ -114,10 +72,9 @@ static void accept_one(struct nsl_hostchan *hc)
     if (hc->client_count < MAX_CLIENTS)
         c = calloc(1, sizeof *c);
     if (c) {
-        c->hc = hc;
-        c->fd = fd;
-        c->number = ++hc->next_number;
-        if (pthread_create(&c->thread, NULL, client_main, c) == 0) {
+        c->conn = nsl_hostchan_conn_start(fd, ++hc->next_number, hc->max_frame, hc->ctx);
+        fd = -1; /* the connection owns it now, or has closed it */
+        if (c->conn) {
             c->next = hc->clients;
             hc->clients = c;
             hc->client_count++;
@@ -129,7 +86,8 @@ static void accept_one(struct nsl_hostchan *hc)
     pthread_mutex_unlock(&hc->lock);
     if (!c) {
         nsl_log(NSL_LOG_WARN, "hostchan_refused", "reason", "too many connections", NULL);
-        close(fd);
+        if (fd >= 0)
+            close(fd);
     }
 }
 

@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "common/options.h"
 #include "parent/config.h"
+#include "parent/blobstore.h"
 #include "parent/enclave_pool.h"
 #include "parent/hostchan_server.h"
 #include "parent/http.h"
@@ -40,6 +41,10 @@ static const struct nsl_option parent_options[] = {
         "how long the enclave may take to answer"),
     OPT("max-frame", NSL_OPT_INT, max_frame, "1048576", 1024, 67108864,
         "largest enclave frame in bytes"),
+    OPT("host-max-frame", NSL_OPT_INT, host_max_frame, "4194304", 2097152, 67108864,
+        "largest host-channel frame in bytes (the enclave's must match)"),
+    OPT("key-provider", NSL_OPT_STRING, key_provider, "kms", 0, 0,
+        "sim (dev: wrapping key kept on the parent, NOT SECURE) or kms"),
     OPT("log-level", NSL_OPT_STRING, log_level, "info", 0, 0, "debug, info, warn or error"),
     NSL_OPTIONS_END,
 };
@@ -81,11 +86,28 @@ static void block_signals(sigset_t *set)
     signal(SIGPIPE, SIG_IGN);
 }
 
+/* The host channel's context: the blob store and the key provider's setting. */
+static struct nsl_blobstore *open_host_context(const struct nsl_parent_config *cfg,
+                                               struct nsl_metrics *metrics,
+                                               struct nsl_host_context *ctx)
+{
+    *ctx = (struct nsl_host_context){.state_dir = cfg->state,
+                                     .metrics = metrics,
+                                     .max_frame = (size_t)cfg->host_max_frame,
+                                     .sim_keys = strcmp(cfg->key_provider, "sim") == 0};
+    if (ctx->sim_keys)
+        nsl_log(NSL_LOG_WARN, "sim_key_provider", "security",
+                "key material is kept on the parent: NOT SECURE", NULL);
+    ctx->store = metrics ? nsl_blobstore_open_sqlite(cfg->state, metrics) : NULL;
+    return ctx->store;
+}
+
 static int serve(const struct nsl_parent_config *cfg, const sigset_t *signals)
 {
     int rc = 1;
-    struct nsl_host_context host_ctx = {.state_dir = cfg->state};
+    struct nsl_host_context host_ctx;
     struct nsl_metrics *metrics = nsl_metrics_new();
+    struct nsl_blobstore *store = open_host_context(cfg, metrics, &host_ctx);
     struct nsl_pool_config pool_cfg = {.url = cfg->enclave,
                                        .connections = (size_t)cfg->enclave_connections,
                                        .max_frame = (size_t)cfg->max_frame};
@@ -97,9 +119,9 @@ static int serve(const struct nsl_parent_config *cfg, const sigset_t *signals)
                                        .request_timeout_ms = (int)cfg->request_timeout_ms};
     struct nsl_http *http = NULL;
     struct nsl_hostchan *hc = NULL;
-    if (!pool)
+    if (!pool || !store)
         goto cleanup;
-    hc = nsl_hostchan_start(cfg->host_listen, (size_t)cfg->max_frame, &host_ctx);
+    hc = nsl_hostchan_start(cfg->host_listen, (size_t)cfg->host_max_frame, &host_ctx);
     if (!hc)
         goto cleanup;
     http = nsl_http_start(&http_cfg, pool, metrics);
@@ -117,7 +139,8 @@ static int serve(const struct nsl_parent_config *cfg, const sigset_t *signals)
 cleanup:
     nsl_pool_stop(pool); /* completes suspended requests, so MHD can stop */
     nsl_http_stop(http);
-    nsl_hostchan_stop(hc);
+    nsl_hostchan_stop(hc); /* answers every write in flight before the store closes */
+    nsl_blobstore_close(store);
     nsl_pool_free(pool);
     nsl_metrics_free(metrics);
     return rc;
@@ -140,6 +163,11 @@ int main(int argc, char **argv)
     }
     if (nsl_log_level_parse(cfg.log_level, &level) != 0) {
         fprintf(stderr, "nsl-parent: --log-level must be debug, info, warn or error\n");
+        nsl_options_free(&parent_spec, &cfg);
+        return 2;
+    }
+    if (strcmp(cfg.key_provider, "sim") != 0 && strcmp(cfg.key_provider, "kms") != 0) {
+        fprintf(stderr, "nsl-parent: --key-provider must be sim or kms\n");
         nsl_options_free(&parent_spec, &cfg);
         return 2;
     }

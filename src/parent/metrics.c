@@ -14,6 +14,10 @@
 static const double bucket_bounds[] = {.0001, .00025, .0005, .001, .0025, .005, .01, .025,
                                        .05,   .1,     .25,   .5,   1,     2.5,  5,   10};
 #define BUCKETS (sizeof bucket_bounds / sizeof bucket_bounds[0])
+/* Writes per group commit: fewer bounds than BUCKETS; observe_in puts overflow at index n. */
+static const double commit_write_bounds[] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024};
+#define COMMIT_WRITE_BUCKETS (sizeof commit_write_bounds / sizeof commit_write_bounds[0])
+static const char *const kv_op_names[NSL_KV_OP_COUNT] = {"get", "put", "delete", "list", "batch"};
 
 struct histogram {
     _Atomic uint64_t buckets[BUCKETS + 1]; /* last one: above every bound */
@@ -29,6 +33,10 @@ struct nsl_metrics {
     struct histogram enclave_rtt;
     _Atomic uint64_t reconnects;
     _Atomic int enclave_up;
+    _Atomic uint64_t kv_ops[NSL_KV_OP_COUNT];
+    _Atomic uint64_t kv_commits;
+    struct histogram kv_commit_writes; /* bounds: commit_write_bounds */
+    struct histogram kv_commit_duration;
 };
 
 struct nsl_metrics *nsl_metrics_new(void)
@@ -55,14 +63,19 @@ void nsl_metrics_free(struct nsl_metrics *m)
     free(m);
 }
 
-static void observe(struct histogram *h, double seconds)
+static void observe_in(struct histogram *h, const double *bounds, size_t n, double seconds)
 {
     size_t i = 0;
-    while (i < BUCKETS && seconds > bucket_bounds[i])
+    while (i < n && seconds > bounds[i])
         i++;
     atomic_fetch_add_explicit(&h->buckets[i], 1, memory_order_relaxed);
     uint64_t ns = seconds > 0 ? (uint64_t)(seconds * 1e9) : 0;
     atomic_fetch_add_explicit(&h->sum_ns, ns, memory_order_relaxed);
+}
+
+static void observe(struct histogram *h, double seconds)
+{
+    observe_in(h, bucket_bounds, BUCKETS, seconds);
 }
 
 void nsl_metrics_observe_call(struct nsl_metrics *m, long route, double seconds)
@@ -98,6 +111,19 @@ void nsl_metrics_set_enclave_up(struct nsl_metrics *m, bool up)
     atomic_store_explicit(&m->enclave_up, up ? 1 : 0, memory_order_relaxed);
 }
 
+void nsl_metrics_count_kv_op(struct nsl_metrics *m, enum nsl_kv_op op)
+{
+    if ((unsigned)op < NSL_KV_OP_COUNT)
+        atomic_fetch_add_explicit(&m->kv_ops[op], 1, memory_order_relaxed);
+}
+
+void nsl_metrics_observe_kv_commit(struct nsl_metrics *m, size_t writes, double seconds)
+{
+    atomic_fetch_add_explicit(&m->kv_commits, 1, memory_order_relaxed);
+    observe_in(&m->kv_commit_writes, commit_write_bounds, COMMIT_WRITE_BUCKETS, (double)writes);
+    observe(&m->kv_commit_duration, seconds);
+}
+
 static int appendf(struct nsl_buf *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static int appendf(struct nsl_buf *out, const char *fmt, ...)
@@ -118,15 +144,15 @@ static int header(struct nsl_buf *out, const char *name, const char *type, const
 }
 
 /* Writes one histogram's series; label is "" or `method="x",` (with the trailing comma). */
-static int render_histogram(struct nsl_buf *out, const char *name, const char *label,
-                            const struct histogram *h)
+static int render_histogram_in(struct nsl_buf *out, const char *name, const char *label,
+                               const struct histogram *h, const double *bounds, size_t n)
 {
     uint64_t cumulative = 0;
-    for (size_t i = 0; i <= BUCKETS; i++) {
+    for (size_t i = 0; i <= n; i++) {
         cumulative += atomic_load_explicit(&h->buckets[i], memory_order_relaxed);
         char le[32];
-        if (i < BUCKETS)
-            snprintf(le, sizeof le, "%g", bucket_bounds[i]);
+        if (i < n)
+            snprintf(le, sizeof le, "%g", bounds[i]);
         else
             snprintf(le, sizeof le, "+Inf");
         if (appendf(out, "%s_bucket{%sle=\"%s\"} %llu\n", name, label, le,
@@ -142,6 +168,12 @@ static int render_histogram(struct nsl_buf *out, const char *name, const char *l
                 (unsigned long long)cumulative) != 0)
         return -1;
     return 0;
+}
+
+static int render_histogram(struct nsl_buf *out, const char *name, const char *label,
+                            const struct histogram *h)
+{
+    return render_histogram_in(out, name, label, h, bucket_bounds, BUCKETS);
 }
 
 static void method_label(const struct nsl_metrics *m, size_t i, char *out, size_t len)
@@ -169,6 +201,30 @@ static int render_methods(struct nsl_metrics *m, struct nsl_buf *out)
         snprintf(label, sizeof label, "method=\"%s\",", method);
         rc = render_histogram(out, "nsl_http_request_duration_seconds", label, &m->durations[i]);
     }
+    return rc;
+}
+
+static int render_kv(struct nsl_metrics *m, struct nsl_buf *out)
+{
+    int rc = header(out, "nsl_kv_ops_total", "counter", "host-channel storage operations by op");
+    for (size_t i = 0; rc == 0 && i < NSL_KV_OP_COUNT; i++)
+        rc = appendf(out, "nsl_kv_ops_total{op=\"%s\"} %llu\n", kv_op_names[i],
+                     (unsigned long long)atomic_load(&m->kv_ops[i]));
+    if (rc == 0)
+        rc = header(out, "nsl_kv_commits_total", "counter", "group commits of the blob store");
+    if (rc == 0)
+        rc = appendf(out, "nsl_kv_commits_total %llu\n",
+                     (unsigned long long)atomic_load(&m->kv_commits));
+    if (rc == 0)
+        rc = header(out, "nsl_kv_commit_writes", "histogram", "writes made durable per commit");
+    if (rc == 0)
+        rc = render_histogram_in(out, "nsl_kv_commit_writes", "", &m->kv_commit_writes,
+                                 commit_write_bounds, COMMIT_WRITE_BUCKETS);
+    if (rc == 0)
+        rc = header(out, "nsl_kv_commit_duration_seconds", "histogram",
+                    "time from BEGIN to a durable COMMIT of one group");
+    if (rc == 0)
+        rc = render_histogram(out, "nsl_kv_commit_duration_seconds", "", &m->kv_commit_duration);
     return rc;
 }
 
@@ -200,5 +256,7 @@ int nsl_metrics_render(struct nsl_metrics *m, struct nsl_buf *out)
         rc = header(out, "nsl_enclave_up", "gauge", "1 while a connection to the enclave is open");
     if (rc == 0)
         rc = appendf(out, "nsl_enclave_up %d\n", atomic_load(&m->enclave_up));
+    if (rc == 0)
+        rc = render_kv(m, out);
     return rc;
 }

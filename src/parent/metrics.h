@@ -5,6 +5,7 @@
 #define NSL_PARENT_METRICS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "common/buf.h"
 #include "common/errors.h"
@@ -21,6 +22,19 @@ void nsl_metrics_add_connections(struct nsl_metrics *m, int delta);
 void nsl_metrics_observe_enclave_rtt(struct nsl_metrics *m, double seconds);
 void nsl_metrics_count_reconnect(struct nsl_metrics *m);
 void nsl_metrics_set_enclave_up(struct nsl_metrics *m, bool up);
+
+/* Host-channel storage operations (nsl_kv_ops_total{op}). */
+enum nsl_kv_op {
+    NSL_KV_GET,
+    NSL_KV_PUT,
+    NSL_KV_DELETE,
+    NSL_KV_LIST,
+    NSL_KV_BATCH,
+    NSL_KV_OP_COUNT
+};
+void nsl_metrics_count_kv_op(struct nsl_metrics *m, enum nsl_kv_op op);
+/* One group commit of the blob store: how many writes it made durable and how long it took. */
+void nsl_metrics_observe_kv_commit(struct nsl_metrics *m, size_t writes, double seconds);
 
 /* Appends the exposition text to out. Returns 0 or -1 on allocation failure. */
 int nsl_metrics_render(struct nsl_metrics *m, struct nsl_buf *out);

@@ -1,0 +1,94 @@
+/* Backend dispatch and the helpers every backend shares (see blobstore.h). */
+#include "parent/blobstore.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+nsl_err nsl_blobstore_get(struct nsl_blobstore *s, const char *ns, const char *key,
+                          struct nsl_blob_value *out, struct nsl_error *err)
+{
+    memset(out, 0, sizeof *out);
+    return s->backend->get(s, ns, key, out, err);
+}
+
+nsl_err nsl_blobstore_list(struct nsl_blobstore *s, const struct nsl_blob_query *q,
+                           struct nsl_blob_page *page, struct nsl_error *err)
+{
+    memset(page, 0, sizeof *page);
+    return s->backend->list(s, q, page, err);
+}
+
+void nsl_blobstore_submit(struct nsl_blobstore *s, struct nsl_blob_job *job)
+{
+    job->code = NSL_OK;
+    job->err.code = NSL_OK;
+    job->err.message[0] = 0;
+    job->next = NULL;
+    s->backend->submit(s, job);
+}
+
+/* A job whose submitter sleeps until the writer thread has finished it. */
+struct sync_job {
+    struct nsl_blob_job job;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool finished;
+};
+
+static void sync_done(struct nsl_blob_job *job)
+{
+    struct sync_job *sj = job->arg;
+    pthread_mutex_lock(&sj->lock);
+    sj->finished = true;
+    pthread_cond_signal(&sj->cond);
+    pthread_mutex_unlock(&sj->lock);
+}
+
+nsl_err nsl_blobstore_write(struct nsl_blobstore *s, const struct nsl_blob_write *writes,
+                            size_t count, uint64_t *versions, struct nsl_error *err)
+{
+    struct sync_job sj = {
+        .job = {
+            .writes = writes, .count = count, .versions = versions, .done = sync_done, .arg = &sj}};
+    pthread_mutex_init(&sj.lock, NULL);
+    pthread_cond_init(&sj.cond, NULL);
+    nsl_blobstore_submit(s, &sj.job);
+    pthread_mutex_lock(&sj.lock);
+    while (!sj.finished)
+        pthread_cond_wait(&sj.cond, &sj.lock);
+    pthread_mutex_unlock(&sj.lock);
+    pthread_cond_destroy(&sj.cond);
+    pthread_mutex_destroy(&sj.lock);
+    if (sj.job.code != NSL_OK && err)
+        *err = sj.job.err;
+    return sj.job.code;
+}
+
+void nsl_blobstore_stats(struct nsl_blobstore *s, struct nsl_blobstore_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    s->backend->stats(s, out);
+}
+
+void nsl_blobstore_close(struct nsl_blobstore *s)
+{
+    if (s)
+        s->backend->close(s);
+}
+
+void nsl_blob_value_free(struct nsl_blob_value *v)
+{
+    free(v->value);
+    memset(v, 0, sizeof *v);
+}
+
+void nsl_blob_page_free(struct nsl_blob_page *page)
+{
+    for (size_t i = 0; i < page->count; i++) {
+        free(page->items[i].key);
+        free(page->items[i].value);
+    }
+    free(page->items);
+    memset(page, 0, sizeof *page);
+}

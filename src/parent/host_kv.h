@@ -1,0 +1,20 @@
+/* The host channel's storage operations kv.get, kv.put, kv.delete, kv.list and kv.batch
+ * (docs/storage.md): parameter checks, then the blob store. Reads answer at once; writes defer
+ * and are answered from the store's writer thread once their group commit is durable. */
+#ifndef NSL_PARENT_HOST_KV_H
+#define NSL_PARENT_HOST_KV_H
+
+#include "parent/host_ops.h"
+
+nsl_err nsl_host_kv_get(struct nsl_host_context *ctx, const json_t *params,
+                        struct nsl_host_call *call, json_t **result, struct nsl_error *err);
+nsl_err nsl_host_kv_put(struct nsl_host_context *ctx, const json_t *params,
+                        struct nsl_host_call *call, json_t **result, struct nsl_error *err);
+nsl_err nsl_host_kv_delete(struct nsl_host_context *ctx, const json_t *params,
+                           struct nsl_host_call *call, json_t **result, struct nsl_error *err);
+nsl_err nsl_host_kv_list(struct nsl_host_context *ctx, const json_t *params,
+                         struct nsl_host_call *call, json_t **result, struct nsl_error *err);
+nsl_err nsl_host_kv_batch(struct nsl_host_context *ctx, const json_t *params,
+                          struct nsl_host_call *call, json_t **result, struct nsl_error *err);
+
+#endif
