@@ -225,6 +225,8 @@ static int spawn_enclave(struct stack *st)
     char *argv[] = {st->enclave.path,
                     "--mode",
                     "sim",
+                    "--key-provider",
+                    "sim",
                     "--listen",
                     st->enclave_url,
                     "--host-channel",
@@ -238,18 +240,11 @@ static int spawn_enclave(struct stack *st)
 static int spawn_parent(struct stack *st)
 {
     const char *level = st->opts->log_level;
-    char *argv[] = {st->parent.path,
-                    "--enclave",
-                    st->enclave_url,
-                    "--host-listen",
-                    st->host_url,
-                    "--http",
-                    (char *)st->opts->http,
-                    "--state",
-                    st->dir,
-                    level ? "--log-level" : NULL,
-                    (char *)level,
-                    NULL};
+    char *argv[] = {st->parent.path,        "--enclave",  st->enclave_url,
+                    "--host-listen",        st->host_url, "--http",
+                    (char *)st->opts->http, "--state",    st->dir,
+                    "--key-provider",       "sim",        level ? "--log-level" : NULL,
+                    (char *)level,          NULL};
     return spawn_daemon(st, &st->parent, argv);
 }
 

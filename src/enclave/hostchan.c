@@ -13,12 +13,14 @@
 #include <unistd.h>
 
 #include "common/frame.h"
+#include "common/frame_stream.h"
 #include "common/json.h"
 #include "common/log.h"
 
 #define PING_INTERVAL_MS 2000
 #define BACKOFF_MIN_MS   50
 #define BACKOFF_MAX_MS   2000
+#define PENDING_SLOTS    256 /* calls in flight, hashed by id */
 
 struct pending {
     uint64_t id;
@@ -38,7 +40,7 @@ struct nsl_hostchan {
     bool stopping;
     uint64_t next_id, connects;
     int64_t last_rtt_us;
-    struct pending *pending;
+    struct pending *pending[PENDING_SLOTS];
     pthread_t reader, keeper;
 };
 
@@ -56,10 +58,12 @@ static void deadline_after(struct timespec *ts, int ms)
 /* Fails every waiting call: their answers went down with the connection. Lock held. */
 static void fail_pending(struct nsl_hostchan *hc)
 {
-    for (struct pending *p = hc->pending; p; p = p->next) {
-        if (!p->reply) {
-            p->failed = true;
-            pthread_cond_signal(&p->cond);
+    for (size_t i = 0; i < PENDING_SLOTS; i++) {
+        for (struct pending *p = hc->pending[i]; p; p = p->next) {
+            if (!p->reply) {
+                p->failed = true;
+                pthread_cond_signal(&p->cond);
+            }
         }
     }
 }
@@ -74,7 +78,7 @@ static void deliver(struct nsl_hostchan *hc, json_t *reply)
         return;
     }
     pthread_mutex_lock(&hc->lock);
-    struct pending *p = hc->pending;
+    struct pending *p = hc->pending[n % PENDING_SLOTS];
     while (p && p->id != n)
         p = p->next;
     if (p && !p->reply && !p->failed) {
@@ -88,18 +92,20 @@ static void deliver(struct nsl_hostchan *hc, json_t *reply)
 
 static void read_replies(struct nsl_hostchan *hc, int fd)
 {
+    struct nsl_frame_stream stream;
+    nsl_frame_stream_init(&stream, fd, hc->max_frame);
     for (;;) {
-        char *payload;
+        const char *payload;
         size_t len;
-        if (nsl_frame_recv(fd, hc->max_frame, -1, &payload, &len) != 0)
-            return;
+        if (nsl_frame_stream_next(&stream, &payload, &len) != 0)
+            break;
         json_t *reply = nsl_json_parse_object(payload, len, NSL_ERR_BAD_FRAME, NULL);
-        free(payload);
         if (reply)
             deliver(hc, reply);
         else
             nsl_log(NSL_LOG_WARN, "host_reply_dropped", "reason", "not a JSON object", NULL);
     }
+    nsl_frame_stream_free(&stream);
 }
 
 /* Waits ms or until stopping; returns true when stopping. */
@@ -275,8 +281,8 @@ nsl_err nsl_hostchan_call(struct nsl_hostchan *hc, const char *service, const ch
         return nsl_fail(err, NSL_ERR_UNAVAILABLE, "host channel is not connected");
     }
     p.id = ++hc->next_id;
-    p.next = hc->pending;
-    hc->pending = &p;
+    p.next = hc->pending[p.id % PENDING_SLOTS];
+    hc->pending[p.id % PENDING_SLOTS] = &p;
     pthread_mutex_unlock(&hc->lock);
 
     json_t *empty = params ? NULL : json_object();
@@ -289,7 +295,7 @@ nsl_err nsl_hostchan_call(struct nsl_hostchan *hc, const char *service, const ch
     while (rc == NSL_OK && !p.reply && !p.failed)
         if (pthread_cond_timedwait(&p.cond, &hc->lock, &ts) == ETIMEDOUT)
             break;
-    struct pending **pp = &hc->pending;
+    struct pending **pp = &hc->pending[p.id % PENDING_SLOTS];
     while (*pp != &p)
         pp = &(*pp)->next;
     *pp = p.next;

@@ -18,7 +18,7 @@
 #include "common/frame.h"
 #include "common/log.h"
 #include "common/url.h"
-#include "parent/frame_stream.h"
+#include "common/frame_stream.h"
 
 #define PENDING_BUCKETS    256
 #define CONNECT_TIMEOUT_MS 1000

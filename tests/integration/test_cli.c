@@ -424,7 +424,7 @@ static void test_cli_dev_up_reports_a_daemon_that_fails(void **state)
     proc_start(&p, argv);
     assert_int_equal(proc_finish(&p), 1);
     expect_in(p.text[1], "nsl-enclave exited with status 3");
-    expect_in(p.text[1], "enclave refuses: --mode sim --listen unix://");
+    expect_in(p.text[1], "enclave refuses: --mode sim --key-provider sim --listen unix://");
     assert_int_equal(read_pid(state_dir, "nsl-enclave"), 0);
     proc_free(&p);
 }

@@ -1,8 +1,8 @@
 /* Buffered reading of enclave frames (common/frame.h) from a blocking socket: one recv(2) may
- * bring many frames, and each is handed out in place, without a copy. Used by the enclave pool's
- * readers and the host-channel server. */
-#ifndef NSL_PARENT_FRAME_STREAM_H
-#define NSL_PARENT_FRAME_STREAM_H
+ * bring many frames, and each is handed out in place, without a copy. Used by the parent's
+ * enclave pool and host-channel server and by the enclave's host-channel client. */
+#ifndef NSL_COMMON_FRAME_STREAM_H
+#define NSL_COMMON_FRAME_STREAM_H
 
 #include <stddef.h>
 

@@ -1,5 +1,5 @@
 /* Buffered frame reader (see frame_stream.h). */
-#include "parent/frame_stream.h"
+#include "common/frame_stream.h"
 
 #include <errno.h>
 #include <string.h>
