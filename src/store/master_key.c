@@ -82,10 +82,10 @@ static nsl_err load_or_create(struct nsl_hostchan *hc, int timeout_ms,
                               struct nsl_error *err)
 {
     json_t *result = NULL;
-    NSL_TRY(nsl_hostchan_call(hc, "kv", "get",
-                              json_pack("{s:s, s:s}", "ns", "system", "key", WRAP_KEY), timeout_ms,
-                              &result, err));
-    nsl_err rc;
+    json_t *query = json_pack("{s:s, s:s}", "ns", "system", "key", WRAP_KEY);
+    nsl_err rc = nsl_hostchan_call(hc, "kv", "get", query, timeout_ms, &result, err);
+    json_decref(query);
+    NSL_TRY(rc);
     if (json_is_true(json_object_get(result, "found"))) {
         struct nsl_secret *blob = NULL;
         rc = decode_secret(json_object_get(result, "value"), &blob, err);
