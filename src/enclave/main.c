@@ -14,8 +14,12 @@
 #include "common/options.h"
 #include "common/url.h"
 #include "enclave/hostchan.h"
+#include "enclave/rate_limit.h"
+#include "enclave/replay_cache.h"
 #include "enclave/server.h"
 #include "enclave/storage.h"
+#include "services/audit.h"
+#include "services/records.h"
 
 struct enclave_config {
     char *listen;
@@ -31,6 +35,10 @@ struct enclave_config {
     int64_t idle_timeout_ms;
     int64_t write_buffer_max;
     int64_t workers;
+    int64_t auth_window_sec;
+    int64_t rate_limit;
+    int64_t rate_burst;
+    int64_t replay_cache_size;
 };
 
 #define OPT(name, type, field, def, min, max, help)                                                \
@@ -64,6 +72,15 @@ static const struct nsl_option options[] = {
         "unsent response bytes per connection before reading from it pauses"),
     OPT("workers", NSL_OPT_INT, workers, "16", 1, 256,
         "threads for handlers that may block (on storage round trips, for instance)"),
+    OPT("auth-window-sec", NSL_OPT_INT, auth_window_sec, "300", 10, 3600,
+        "neo-sig timestamps are accepted this many seconds either side of the enclave clock"),
+    OPT("rate-limit", NSL_OPT_INT, rate_limit, "200", 0, 1000000,
+        "requests per second per account (0: unlimited)"),
+    OPT("rate-burst", NSL_OPT_INT, rate_burst, "400", 1, 10000000,
+        "requests an account may make at once before the rate applies"),
+    OPT("replay-cache-size", NSL_OPT_INT, replay_cache_size, "1000000", 1000, 100000000,
+        "neo-sig nonces remembered inside the time window; when full, signed requests get "
+        "RATE_LIMITED"),
     NSL_OPTIONS_END,
 };
 
@@ -144,9 +161,18 @@ static int serve(const struct enclave_config *cfg, struct nsl_enclave_ctx *ctx,
         .write_buffer_max = (size_t)cfg->write_buffer_max,
         .workers = (uint32_t)cfg->workers,
     };
+    ctx->auth_window_sec = cfg->auth_window_sec;
+    ctx->accounts = nsl_records_new("accounts");
+    ctx->audit = nsl_audit_new();
+    ctx->replay = nsl_replay_cache_new((size_t)cfg->replay_cache_size);
+    ctx->rate = nsl_rate_limit_new((double)cfg->rate_limit, (double)cfg->rate_burst);
+    if (!ctx->accounts || !ctx->audit || !ctx->replay || !ctx->rate) {
+        nsl_log(NSL_LOG_ERROR, "start_failed", "reason", "out of memory", NULL);
+        return 1;
+    }
     ctx->host = nsl_hostchan_start(&host_url, (size_t)cfg->host_max_frame);
-    ctx->storage = ctx->host ? nsl_storage_start(ctx->host, provider, (int)cfg->store_timeout_ms)
-                             : NULL;
+    ctx->storage =
+        ctx->host ? nsl_storage_start(ctx->host, provider, (int)cfg->store_timeout_ms) : NULL;
     struct nsl_server *srv = ctx->storage ? nsl_server_create(&scfg, fd, ctx) : NULL;
     if (!srv) {
         nsl_log(NSL_LOG_ERROR, "start_failed", "reason", "out of memory or descriptors", NULL);
@@ -198,6 +224,10 @@ int main(int argc, char **argv)
         nsl_log(NSL_LOG_WARN, "secure_heap_unavailable", "msg",
                 "secrets fall back to the normal heap (still wiped on free)", NULL);
     int rc = serve(&cfg, &ctx, provider);
+    nsl_records_free(ctx.accounts);
+    nsl_audit_free(ctx.audit);
+    nsl_replay_cache_free(ctx.replay);
+    nsl_rate_limit_free(ctx.rate);
     nsl_options_free(&spec, &cfg);
     return rc;
 }

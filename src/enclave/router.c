@@ -7,6 +7,9 @@
 
 #include "common/frame.h"
 #include "common/log.h"
+#include "enclave/auth.h"
+#include "enclave/storage.h"
+#include "services/audit.h"
 
 static const nsl_handler handlers[] = {
 #define NSL_ROUTE(svc, op, perm, flags, summary) nsl_##svc##_##op,
@@ -53,19 +56,6 @@ bool nsl_router_is_inline(const struct nsl_request *req)
     return nsl_routes[req->route_index].flags & NSL_ROUTE_INLINE;
 }
 
-/* Until the account service exists there are no accounts, so no credential can name one: every
- * non-public operation is refused, which is exactly what an empty account table implies. */
-static nsl_err authenticate(const struct nsl_request *req, struct nsl_error *err)
-{
-    const struct nsl_route *route = &nsl_routes[req->route_index];
-    if (route->flags & NSL_ROUTE_PUBLIC)
-        return NSL_OK;
-    if (!json_object_get(req->root, "auth"))
-        return nsl_fail(err, NSL_ERR_UNAUTHENTICATED, "%s.%s needs credentials", route->service,
-                        route->operation);
-    return nsl_fail(err, NSL_ERR_UNAUTHENTICATED, "credentials name no account");
-}
-
 static void append_json(json_t *response, struct nsl_buf *out)
 {
     size_t len;
@@ -87,6 +77,35 @@ void nsl_router_append_error(struct nsl_enclave_ctx *ctx, const char *id,
     json_decref(response);
 }
 
+static bool is_denial(nsl_err rc)
+{
+    return rc == NSL_ERR_UNAUTHENTICATED || rc == NSL_ERR_PERMISSION_DENIED ||
+           rc == NSL_ERR_RATE_LIMITED;
+}
+
+/* Every mutating request and every denial is audited (ARCHITECTURE §5). The answer waits for
+ * the entry to be durable; if the audit log cannot be written the request's own outcome stands
+ * and the failure is logged loudly. */
+static void audit(struct nsl_call *call, nsl_err rc)
+{
+    bool mutates = call->route->flags & NSL_ROUTE_MUTATES;
+    if (!mutates && !is_denial(rc))
+        return;
+    struct nsl_error err = {0};
+    struct nsl_store *st = nsl_storage_get(call->ctx->storage, &err);
+    if (!st)
+        return; /* nothing was stored either: storage is what is missing */
+    char operation[128];
+    snprintf(operation, sizeof operation, "%s.%s", call->route->service, call->route->operation);
+    const char *account = call->caller.account_id[0] ? call->caller.account_id : NULL;
+    if (!account && call->result) /* bootstrap: the account it made */
+        account = nsl_json_str(call->result, "accountId");
+    if (nsl_audit_append(call->ctx->audit, st, account, operation,
+                         rc == NSL_OK ? "ok" : nsl_err_name(rc), call->params, &err) != NSL_OK)
+        nsl_log(NSL_LOG_ERROR, "audit_append_failed", "operation", operation, "reason", err.message,
+                NULL);
+}
+
 void nsl_router_run(struct nsl_enclave_ctx *ctx, struct nsl_request *req, struct nsl_buf *out)
 {
     struct nsl_call call = {.id = req->id,
@@ -96,9 +115,17 @@ void nsl_router_run(struct nsl_enclave_ctx *ctx, struct nsl_request *req, struct
                             .ctx = ctx};
     __atomic_fetch_add(&ctx->route_calls[req->route_index], 1, __ATOMIC_RELAXED);
     nsl_log_set_request_id(req->id);
-    nsl_err rc = authenticate(req, &call.error);
+    nsl_err rc = nsl_auth_authenticate(&call, json_object_get(req->root, "auth"));
+    if (rc == NSL_OK)
+        rc = nsl_auth_authorize(&call);
     if (rc == NSL_OK)
         rc = handlers[req->route_index](&call);
+    if (rc != NSL_OK) {
+        json_decref(call.result); /* a failing handler's partial result never leaves */
+        call.result = NULL;
+    }
+    if (ctx->audit)
+        audit(&call, rc);
     if (rc != NSL_OK) {
         call.error.code = rc;
         if (!call.error.message[0])
@@ -113,6 +140,7 @@ void nsl_router_run(struct nsl_enclave_ctx *ctx, struct nsl_request *req, struct
         json_decref(response);
     }
     json_decref(call.result);
+    nsl_caller_clear(&call.caller);
     nsl_log_set_request_id(NULL);
 }
 

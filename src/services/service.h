@@ -11,6 +11,10 @@
 
 struct nsl_hostchan;
 struct nsl_storage;
+struct nsl_records;
+struct nsl_audit;
+struct nsl_replay_cache;
+struct nsl_rate_limit;
 
 /* State shared by every service; built by the enclave's main and read-only afterwards except
  * for its atomic counters. */
@@ -19,9 +23,25 @@ struct nsl_enclave_ctx {
     uint64_t started_ms;       /* CLOCK_MONOTONIC at start, for uptime */
     struct nsl_hostchan *host; /* host channel to the parent */
     struct nsl_storage *storage; /* sealed store, ready once the master key is loaded */
+    struct nsl_records *accounts;     /* account and API-key records (ns "accounts") */
+    struct nsl_audit *audit;          /* hash-chained audit log */
+    struct nsl_replay_cache *replay;  /* neo-sig nonces inside the time window */
+    struct nsl_rate_limit *rate;      /* per-account token buckets */
+    int64_t auth_window_sec;          /* neo-sig timestamp tolerance (±) */
     /* Requests answered per route and per error code, for system.metrics. */
     uint64_t route_calls[64];
     uint64_t error_counts[NSL_ERR_COUNT];
+};
+
+enum nsl_auth_scheme { NSL_AUTH_NONE, NSL_AUTH_APIKEY, NSL_AUTH_NEO_SIG };
+
+/* Who made the request, once authenticated. */
+struct nsl_caller {
+    enum nsl_auth_scheme scheme;
+    char account_id[48];
+    char key_id[48];     /* apikey only */
+    json_t *permissions; /* effective permissions (owned) */
+    json_t *roles;       /* (owned) */
 };
 
 /* One request on its way through a handler. The handler reads params (already checked against
@@ -35,6 +55,7 @@ struct nsl_call {
     json_t *result;
     struct nsl_error error;
     struct nsl_enclave_ctx *ctx;
+    struct nsl_caller caller; /* scheme NSL_AUTH_NONE for public operations */
 };
 
 typedef nsl_err (*nsl_handler)(struct nsl_call *call);

@@ -323,7 +323,7 @@ static void test_router_refuses_system_info_without_auth(void **state)
     nsl_request_free(&req);
 }
 
-static void test_router_refuses_system_metrics_with_unknown_credentials(void **state)
+static void test_router_answers_unavailable_while_storage_is_not_ready(void **state)
 {
     (void)state;
     struct nsl_request req;
@@ -335,7 +335,8 @@ static void test_router_refuses_system_metrics_with_unknown_credentials(void **s
     struct nsl_buf out = {0};
     nsl_router_run(&ctx, &req, &out);
     json_t *resp = only_frame(&out);
-    expect_error_response(resp, "m-1", "UNAUTHENTICATED");
+    /* Credentials can only be checked against the sealed store, which is not there. */
+    expect_error_response(resp, "m-1", "UNAVAILABLE");
     /* The message never echoes the credential. */
     const char *msg = json_string_value(json_object_get(json_object_get(resp, "error"), "message"));
     assert_null(strstr(msg, "nope"));
@@ -499,7 +500,7 @@ int main(void)
         T(test_router_refuses_bad_params),
         T(test_router_runs_system_health),
         T(test_router_refuses_system_info_without_auth),
-        T(test_router_refuses_system_metrics_with_unknown_credentials),
+        T(test_router_answers_unavailable_while_storage_is_not_ready),
         T(test_router_append_error_renders_null_id),
         T(test_router_append_error_escapes_message),
         T(test_router_responses_append_after_existing_frames),
