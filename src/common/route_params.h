@@ -57,4 +57,62 @@ static const struct nsl_field_spec params_account_auditLog[] = {
     NSL_FIELDS_END,
 };
 
+#define NSL_KEY_ID_LEN 32
+
+static const struct nsl_field_spec params_wallet_create[] = {
+    {"label", NSL_FIELD_STRING, false, 64, 0, 0, "a name for the key"},
+    {"exportable", NSL_FIELD_BOOL, false, 0, 0, 0, "allow NEP-2 export later (default false)"},
+    NSL_FIELDS_END,
+};
+static const struct nsl_field_spec params_wallet_list[] = {
+    {"after", NSL_FIELD_STRING, false, NSL_KEY_ID_LEN, 0, 0, "the last keyId of the page before"},
+    {"limit", NSL_FIELD_INT, false, 0, 1, 1000, "page size (default 100)"},
+    NSL_FIELDS_END,
+};
+static const struct nsl_field_spec params_wallet_get[] = {
+    {"keyId", NSL_FIELD_STRING, true, NSL_KEY_ID_LEN, 0, 0, "the key"},
+    NSL_FIELDS_END,
+};
+static const struct nsl_field_spec params_wallet_signMessage[] = {
+    {"keyId", NSL_FIELD_STRING, true, NSL_KEY_ID_LEN, 0, 0, "the key"},
+    {"message", NSL_FIELD_HEX, true, 65536, 0, 0, "the bytes to sign"},
+    NSL_FIELDS_END,
+};
+static const struct nsl_field_spec params_wallet_signTransaction[] = {
+    {"keyId", NSL_FIELD_STRING, true, NSL_KEY_ID_LEN, 0, 0, "the key"},
+    {"transaction", NSL_FIELD_HEX, true, 102400, 0, 0, "unsigned or partly signed transaction"},
+    {"network", NSL_FIELD_INT, true, 0, 0, 4294967295LL, "network magic (MainNet 860833102)"},
+    NSL_FIELDS_END,
+};
+static const struct nsl_field_spec params_wallet_verify[] = {
+    {"publicKey", NSL_FIELD_HEX, true, 33, 0, 0, "compressed secp256r1 public key"},
+    {"message", NSL_FIELD_HEX, true, 65536, 0, 0, "the signed bytes"},
+    {"signature", NSL_FIELD_HEX, true, 64, 0, 0, "r || s"},
+    NSL_FIELDS_END,
+};
+static const struct nsl_field_spec params_wallet_import[] = {
+    {"wif", NSL_FIELD_STRING, false, 64, 0, 0, "the key as WIF"},
+    {"nep2", NSL_FIELD_STRING, false, 64, 0, 0, "the key as NEP-2 (needs passphrase)"},
+    {"passphrase", NSL_FIELD_STRING, false, 1024, 0, 0, "the NEP-2 passphrase"},
+    {"label", NSL_FIELD_STRING, false, 64, 0, 0, "a name for the key"},
+    {"exportable", NSL_FIELD_BOOL, false, 0, 0, 0, "allow NEP-2 export later (default false)"},
+    NSL_FIELDS_END,
+};
+static const struct nsl_field_spec params_wallet_export[] = {
+    {"keyId", NSL_FIELD_STRING, true, NSL_KEY_ID_LEN, 0, 0, "the key"},
+    {"passphrase", NSL_FIELD_STRING, true, 1024, 0, 0, "protects the NEP-2 string"},
+    NSL_FIELDS_END,
+};
+static const struct nsl_field_spec params_wallet_delete[] = {
+    {"keyId", NSL_FIELD_STRING, true, NSL_KEY_ID_LEN, 0, 0, "the key"},
+    NSL_FIELDS_END,
+};
+static const struct nsl_field_spec params_wallet_setPolicy[] = {
+    {"keyId", NSL_FIELD_STRING, true, NSL_KEY_ID_LEN, 0, 0, "the key"},
+    {"maxFee", NSL_FIELD_DIGITS, false, 19, 0, 0, "largest systemFee + networkFee, datoshi"},
+    {"allowedContracts", NSL_FIELD_ARRAY, false, 64, 0, 0, "0x script hashes a tx may call"},
+    {"allowedNetworks", NSL_FIELD_ARRAY, false, 16, 0, 0, "network magics a tx may be for"},
+    NSL_FIELDS_END,
+};
+
 #endif

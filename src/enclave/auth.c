@@ -7,10 +7,10 @@
 #include <time.h>
 
 #include "common/encoding.h"
-#include "common/jcs.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "crypto/hash.h"
+#include "crypto/request_sig.h"
 #include "crypto/secret.h"
 #include "enclave/rate_limit.h"
 #include "enclave/replay_cache.h"
@@ -122,26 +122,11 @@ static nsl_err authenticate_apikey(struct nsl_call *call, struct nsl_store *st, 
     return NSL_OK;
 }
 
+/* Kept for callers of the enclave's name; the string itself is shared with clients. */
 char *nsl_auth_canonical_string(const char *service, const char *operation, const json_t *params,
                                 const char *timestamp, const char *nonce)
 {
-    size_t len;
-    json_t *empty = json_object();
-    char *jcs = nsl_jcs_serialize(params ? params : empty, &len);
-    json_decref(empty);
-    uint8_t digest[32];
-    char hex[65];
-    if (!jcs || nsl_sha256(jcs, len, digest) != 0) {
-        free(jcs);
-        return NULL;
-    }
-    free(jcs);
-    nsl_hex_encode(digest, 32, hex);
-    char *out = NULL;
-    if (asprintf(&out, "NSL-REQ-1\n%s\n%s\n%s\n%s\n%s", service, operation, hex, timestamp, nonce) <
-        0)
-        return NULL;
-    return out;
+    return nsl_request_canonical_string(service, operation, params, timestamp, nonce);
 }
 
 static bool nonce_valid(const char *nonce)
@@ -182,8 +167,8 @@ static nsl_err authenticate_neo_sig(struct nsl_call *call, struct nsl_store *st,
                         "timestamp is outside the accepted window of ±%lld s", (long long)window);
     json_t *account = NULL;
     NSL_TRY(adopt_account(call, st, nsl_json_str(auth, "account"), &account));
-    char *message = nsl_auth_canonical_string(call->route->service, call->route->operation,
-                                              call->params, ts, nonce);
+    char *message = nsl_request_canonical_string(call->route->service, call->route->operation,
+                                                 call->params, ts, nonce);
     bool ok = message && signature_valid(account, message, nsl_json_str(auth, "signature"));
     free(message);
     json_decref(account);

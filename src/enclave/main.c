@@ -20,6 +20,7 @@
 #include "enclave/storage.h"
 #include "services/audit.h"
 #include "services/records.h"
+#include "services/wallet_keys.h"
 
 struct enclave_config {
     char *listen;
@@ -166,7 +167,8 @@ static int serve(const struct enclave_config *cfg, struct nsl_enclave_ctx *ctx,
     ctx->audit = nsl_audit_new();
     ctx->replay = nsl_replay_cache_new((size_t)cfg->replay_cache_size);
     ctx->rate = nsl_rate_limit_new((double)cfg->rate_limit, (double)cfg->rate_burst);
-    if (!ctx->accounts || !ctx->audit || !ctx->replay || !ctx->rate) {
+    ctx->wallet = nsl_wallet_keys_new();
+    if (!ctx->accounts || !ctx->audit || !ctx->replay || !ctx->rate || !ctx->wallet) {
         nsl_log(NSL_LOG_ERROR, "start_failed", "reason", "out of memory", NULL);
         return 1;
     }
@@ -228,6 +230,7 @@ int main(int argc, char **argv)
     nsl_audit_free(ctx.audit);
     nsl_replay_cache_free(ctx.replay);
     nsl_rate_limit_free(ctx.rate);
+    nsl_wallet_keys_free(ctx.wallet);
     nsl_options_free(&spec, &cfg);
     return rc;
 }

@@ -8,6 +8,8 @@
 #include <openssl/evp.h>
 #include <openssl/obj_mac.h>
 #include <openssl/param_build.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* The curve's group with a secure BN context; both freed by curve_done. */
@@ -189,35 +191,91 @@ static int der_to_raw(const struct curve *c, const uint8_t *der, size_t len,
     return ok ? 0 : -1;
 }
 
-nsl_err nsl_neo_key_sign(const struct nsl_secret *key, const void *msg, size_t len,
-                         uint8_t sig[NSL_NEO_SIG_LEN], struct nsl_error *err)
+struct nsl_neo_signing_key {
+    EVP_PKEY *pkey;
+    uint8_t pub[NSL_NEO_PUBKEY_LEN];
+};
+
+nsl_err nsl_neo_signing_key_new(const struct nsl_secret *key, struct nsl_neo_signing_key **out,
+                                struct nsl_error *err)
 {
     struct curve c;
     BIGNUM *d = NULL;
-    EVP_PKEY *pkey = NULL;
-    EVP_MD_CTX *md = NULL;
-    uint8_t pub[NSL_NEO_PUBKEY_LEN];
-    uint8_t der[80];
-    size_t derlen = sizeof der;
+    struct nsl_neo_signing_key *k = calloc(1, sizeof *k);
     nsl_err rc = NSL_OK;
-    if (curve_init(&c) != 0) {
-        rc = nsl_fail(err, NSL_ERR_INTERNAL, "secp256r1 unavailable");
-        goto cleanup;
+    if (!k || curve_init(&c) != 0) {
+        free(k);
+        return nsl_fail(err, NSL_ERR_INTERNAL, "secp256r1 unavailable");
     }
-    if (!(d = scalar_of(&c, key))) {
+    if (!(d = scalar_of(&c, key)))
         rc = nsl_fail(err, NSL_ERR_INVALID_PARAMS, "not a valid secp256r1 private key");
-        goto cleanup;
-    }
-    if (public_of(&c, d, pub, sizeof pub, POINT_CONVERSION_COMPRESSED) != 0 ||
-        !(pkey = pkey_from(pub, sizeof pub, d)) || !(md = EVP_MD_CTX_new()) ||
-        EVP_DigestSignInit_ex(md, NULL, "SHA256", NULL, NULL, pkey, NULL) != 1 ||
-        EVP_DigestSign(md, der, &derlen, msg, len) != 1 || der_to_raw(&c, der, derlen, sig) != 0)
-        rc = nsl_fail(err, NSL_ERR_INTERNAL, "signing failed");
-cleanup:
-    EVP_MD_CTX_free(md);
-    EVP_PKEY_free(pkey);
+    else if (public_of(&c, d, k->pub, sizeof k->pub, POINT_CONVERSION_COMPRESSED) != 0 ||
+             !(k->pkey = pkey_from(k->pub, sizeof k->pub, d)))
+        rc = nsl_fail(err, NSL_ERR_INTERNAL, "cannot prepare the signing key");
     BN_clear_free(d);
     curve_done(&c);
+    if (rc != NSL_OK)
+        nsl_neo_signing_key_free(k);
+    else
+        *out = k;
+    return rc;
+}
+
+struct nsl_neo_signing_key *nsl_neo_signing_key_dup(const struct nsl_neo_signing_key *k)
+{
+    struct nsl_neo_signing_key *copy = malloc(sizeof *copy);
+    if (!copy || EVP_PKEY_up_ref(k->pkey) != 1) {
+        free(copy);
+        return NULL;
+    }
+    *copy = *k;
+    return copy;
+}
+
+const uint8_t *nsl_neo_signing_key_public(const struct nsl_neo_signing_key *k)
+{
+    return k->pub;
+}
+
+void nsl_neo_signing_key_free(struct nsl_neo_signing_key *k)
+{
+    if (!k)
+        return;
+    EVP_PKEY_free(k->pkey);
+    free(k);
+}
+
+static pthread_once_t order_once = PTHREAD_ONCE_INIT;
+static EC_GROUP *shared_group; /* read-only after init: only its order is used */
+
+static void init_order(void)
+{
+    shared_group = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
+}
+
+nsl_err nsl_neo_signing_key_sign(const struct nsl_neo_signing_key *k, const void *msg, size_t len,
+                                 uint8_t sig[NSL_NEO_SIG_LEN], struct nsl_error *err)
+{
+    pthread_once(&order_once, init_order);
+    struct curve c = {.group = shared_group};
+    uint8_t der[80];
+    size_t derlen = sizeof der;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    int ok = md && shared_group &&
+             EVP_DigestSignInit_ex(md, NULL, "SHA256", NULL, NULL, k->pkey, NULL) == 1 &&
+             EVP_DigestSign(md, der, &derlen, msg, len) == 1 &&
+             der_to_raw(&c, der, derlen, sig) == 0;
+    EVP_MD_CTX_free(md);
+    return ok ? NSL_OK : nsl_fail(err, NSL_ERR_INTERNAL, "signing failed");
+}
+
+nsl_err nsl_neo_key_sign(const struct nsl_secret *key, const void *msg, size_t len,
+                         uint8_t sig[NSL_NEO_SIG_LEN], struct nsl_error *err)
+{
+    struct nsl_neo_signing_key *k = NULL;
+    NSL_TRY(nsl_neo_signing_key_new(key, &k, err));
+    nsl_err rc = nsl_neo_signing_key_sign(k, msg, len, sig, err);
+    nsl_neo_signing_key_free(k);
     return rc;
 }
 

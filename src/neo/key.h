@@ -27,6 +27,19 @@ nsl_err nsl_neo_key_public(const struct nsl_secret *key, uint8_t pub[NSL_NEO_PUB
 nsl_err nsl_neo_key_sign(const struct nsl_secret *key, const void *msg, size_t len,
                          uint8_t sig[NSL_NEO_SIG_LEN], struct nsl_error *err);
 
+/* A private key prepared for repeated signing (the EVP key object and its public key), so that
+ * hot keys skip the per-signature key set-up. Shareable between threads for signing. */
+struct nsl_neo_signing_key;
+
+nsl_err nsl_neo_signing_key_new(const struct nsl_secret *key, struct nsl_neo_signing_key **out,
+                                struct nsl_error *err);
+/* Another reference to the same key (NULL on allocation failure); free each with _free. */
+struct nsl_neo_signing_key *nsl_neo_signing_key_dup(const struct nsl_neo_signing_key *k);
+const uint8_t *nsl_neo_signing_key_public(const struct nsl_neo_signing_key *k);
+nsl_err nsl_neo_signing_key_sign(const struct nsl_neo_signing_key *k, const void *msg, size_t len,
+                                 uint8_t sig[NSL_NEO_SIG_LEN], struct nsl_error *err);
+void nsl_neo_signing_key_free(struct nsl_neo_signing_key *k);
+
 /* 0 when pub is a compressed point on the curve (prefix 02 or 03), else -1. */
 int nsl_neo_pubkey_check(const uint8_t *pub, size_t len);
 /* Compressed (33) <-> uncompressed (04 || X || Y, 65) with on-curve validation: 0 or -1. */

@@ -86,13 +86,26 @@ static nsl_err load_head(struct nsl_audit *a, struct nsl_store *st, struct nsl_e
     return NSL_OK;
 }
 
+/* Params with secret-bearing fields replaced, so that the hash in the log cannot be used to
+ * test guesses of a low-entropy secret such as a passphrase. */
+static json_t *redacted(const json_t *params)
+{
+    static const char *const secret_fields[] = {"passphrase", "wif",    "nep2", "value",
+                                                "apiKey",     "sealed", NULL};
+    json_t *copy = params ? json_deep_copy(params) : json_object();
+    for (size_t i = 0; copy && secret_fields[i]; i++)
+        if (json_object_get(copy, secret_fields[i]))
+            json_object_set_new(copy, secret_fields[i], json_string("[redacted]"));
+    return copy;
+}
+
 static json_t *build_entry(uint64_t seq, const char *prev, const char *account,
                            const char *operation, const char *outcome, const json_t *params)
 {
     char params_hash[65];
-    json_t *empty = json_object();
-    int rc = hash_json(params ? params : empty, params_hash);
-    json_decref(empty);
+    json_t *safe = redacted(params);
+    int rc = safe ? hash_json(safe, params_hash) : -1;
+    json_decref(safe);
     if (rc != 0)
         return NULL;
     return json_pack("{s:I, s:I, s:s?, s:s, s:s, s:s, s:s}", "seq", (json_int_t)seq, "time",

@@ -15,6 +15,7 @@ struct nsl_records;
 struct nsl_audit;
 struct nsl_replay_cache;
 struct nsl_rate_limit;
+struct nsl_wallet_keys;
 
 /* State shared by every service; built by the enclave's main and read-only afterwards except
  * for its atomic counters. */
@@ -27,6 +28,7 @@ struct nsl_enclave_ctx {
     struct nsl_audit *audit;          /* hash-chained audit log */
     struct nsl_replay_cache *replay;  /* neo-sig nonces inside the time window */
     struct nsl_rate_limit *rate;      /* per-account token buckets */
+    struct nsl_wallet_keys *wallet;   /* wallet keys and their cache */
     int64_t auth_window_sec;          /* neo-sig timestamp tolerance (±) */
     /* Requests answered per route and per error code, for system.metrics. */
     uint64_t route_calls[64];

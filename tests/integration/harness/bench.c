@@ -54,7 +54,7 @@ static long response_length(enum nsl_load_protocol protocol, const struct nsl_bu
     return (long)buf->len >= total ? total : 0;
 }
 
-static int send_request(const struct nsl_load *load, int fd)
+static int send_request(struct nsl_load *load, int fd)
 {
     return send(fd, load->request, load->request_len, MSG_NOSIGNAL) == (ssize_t)load->request_len
                ? 0
@@ -62,7 +62,7 @@ static int send_request(const struct nsl_load *load, int fd)
 }
 
 /* Reads what is there; returns how many whole responses it completed, -1 on error. */
-static int on_readable(const struct nsl_load *load, struct load_conn *c)
+static int on_readable(struct nsl_load *load, struct load_conn *c)
 {
     if (nsl_buf_reserve(&c->in, 65536) != 0)
         return -1;
@@ -75,6 +75,8 @@ static int on_readable(const struct nsl_load *load, struct load_conn *c)
     int done = 0;
     long len;
     while ((len = response_length(load->protocol, &c->in)) > 0) {
+        if (load->expect && !memmem(c->in.data, (size_t)len, load->expect, strlen(load->expect)))
+            load->failures++;
         nsl_buf_consume(&c->in, (size_t)len);
         done++;
         if (send_request(load, c->fd) != 0)
@@ -83,7 +85,7 @@ static int on_readable(const struct nsl_load *load, struct load_conn *c)
     return len < 0 ? -1 : done;
 }
 
-double nsl_load_run(const struct nsl_load *load)
+double nsl_load_run(struct nsl_load *load)
 {
     struct load_conn *conns = calloc((size_t)load->connections, sizeof *conns);
     int ep = epoll_create1(0);
@@ -222,4 +224,42 @@ void nsl_bench_report(const char *json_path, const char *figure, double ours, do
                                     "reference", reference, "ratio", ratio, "unit", unit));
     json_dump_file(rows, json_path, JSON_INDENT(2));
     json_decref(rows);
+}
+
+double nsl_process_cpu_seconds(pid_t pid)
+{
+    char path[64], line[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(line, 1, sizeof line - 1, f);
+    fclose(f);
+    line[n] = 0;
+    /* Fields after the command name, which is in parentheses and may hold spaces. */
+    const char *p = strrchr(line, ')');
+    unsigned long utime = 0, stime = 0;
+    if (!p ||
+        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime) != 2)
+        return -1;
+    return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+}
+
+double nsl_openssl_ecdsa_sign_rate(int seconds)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "openssl speed -seconds %d ecdsap256 2>/dev/null", seconds);
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return -1;
+    char line[512];
+    double sign_rate = -1;
+    while (fgets(line, sizeof line, p)) {
+        double sign_time, verify_time, sign, verify;
+        if (sscanf(line, " 256 bits ecdsa (nistp256) %lfs %lfs %lf %lf", &sign_time, &verify_time,
+                   &sign, &verify) == 4)
+            sign_rate = sign;
+    }
+    pclose(p);
+    return sign_rate;
 }

@@ -5,6 +5,7 @@
 #define NSL_TEST_BENCH_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 enum nsl_load_protocol { NSL_LOAD_FRAMES, NSL_LOAD_HTTP };
 
@@ -14,11 +15,18 @@ struct nsl_load {
     const char *request; /* the whole request as sent (frame or HTTP), repeated */
     size_t request_len;
     int connections;
-    double seconds; /* measured time, after a short warm-up */
+    double seconds;     /* measured time, after a short warm-up */
+    const char *expect; /* substring every response must hold (NULL: any response) */
+    long failures;      /* out: responses without it */
 };
 
 /* Runs the load and returns completed requests per second, or -1 on failure. */
-double nsl_load_run(const struct nsl_load *load);
+double nsl_load_run(struct nsl_load *load);
+
+/* CPU seconds (user + system) a process has used so far, from /proc. */
+double nsl_process_cpu_seconds(pid_t pid);
+/* `openssl speed -seconds S ecdsap256` signatures per second (one core), or -1. */
+double nsl_openssl_ecdsa_sign_rate(int seconds);
 
 /* Starts a throw-away redis-server on a free loopback port, runs
  * `redis-benchmark -t ping -c clients -n requests` against it and returns PING_MBULK per second,

@@ -1,0 +1,154 @@
+/* make bench, wallet figures (issue 5): wallet.signMessage per second over the enclave socket
+ * and through the HTTP gateway, per CPU-second the server side used, beside
+ * `openssl speed ecdsap256` signatures per second (one core) measured in the same run. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/encoding.h"
+#include "common/frame.h"
+#include "common/log.h"
+#include "harness/bench.h"
+#include "harness/client.h"
+#include "harness/harness.h"
+#include "neo/key.h"
+
+#define CLIENTS 50
+
+static struct nsl_stack stack;
+static struct nsl_client client;
+static char api_key[128], key_id[40];
+
+static bool storage_ready(void *ctx)
+{
+    (void)ctx;
+    char *text = NULL;
+    bool ready = nsl_test_roundtrip(client.fd,
+                                    "{\"id\":\"h\",\"serviceType\":\"system\","
+                                    "\"operation\":\"health\"}",
+                                    &text) == 0 &&
+                 strstr(text, "\"state\":\"ready\"");
+    free(text);
+    return ready;
+}
+
+/* An admin, a user with an API key, and one wallet key of that user. */
+static void prepare(void)
+{
+    struct nsl_secret *admin = NULL;
+    uint8_t pub[NSL_NEO_PUBKEY_LEN];
+    char pub_hex[67], params[128], admin_id[64];
+    nsl_neo_key_generate(&admin, NULL);
+    nsl_neo_key_public(admin, pub, NULL);
+    nsl_hex_encode(pub, sizeof pub, pub_hex);
+    snprintf(params, sizeof params, "{\"publicKey\":\"%s\"}", pub_hex);
+    json_t *reply =
+        nsl_client_send(&client, nsl_client_envelope(&client, "account", "bootstrap", params));
+    nsl_client_copy_string(reply, "accountId", admin_id, sizeof admin_id);
+    json_decref(reply);
+    struct nsl_signing s = {.key = admin, .account = admin_id};
+    reply = nsl_client_signed(&client, &s, "account", "create", "{\"name\":\"bench\"}");
+    nsl_client_copy_string(reply, "apiKey", api_key, sizeof api_key);
+    json_decref(reply);
+    reply = nsl_client_apikey(&client, api_key, "wallet", "create", NULL);
+    nsl_client_copy_string(reply, "keyId", key_id, sizeof key_id);
+    json_decref(reply);
+    nsl_secret_free(admin);
+}
+
+/* Runs load and returns requests per CPU-second of the given processes. */
+static double per_cpu_second(struct nsl_load *load, pid_t a, pid_t b)
+{
+    double before = nsl_process_cpu_seconds(a) + (b ? nsl_process_cpu_seconds(b) : 0);
+    double rate = nsl_load_run(load);
+    double after = nsl_process_cpu_seconds(a) + (b ? nsl_process_cpu_seconds(b) : 0);
+    double cpu = after - before;
+    /* The load ran for the warm-up plus the measured time; rate covers the measured part. */
+    double wall = load->seconds + 0.5;
+    if (rate <= 0 || cpu <= 0 || load->failures)
+        return -1;
+    return rate * load->seconds / (cpu * load->seconds / wall);
+}
+
+static void run(void **state)
+{
+    (void)state;
+    prepare();
+    const char *json_path = getenv("NSL_BENCH_JSON");
+    double openssl = nsl_openssl_ecdsa_sign_rate(3);
+
+    char request[512], http[1024], url[64];
+    int n = snprintf(request, sizeof request,
+                     "{\"id\":\"b\",\"serviceType\":\"wallet\",\"operation\":\"signMessage\","
+                     "\"params\":{\"keyId\":\"%s\",\"message\":\"68656c6c6f\"},"
+                     "\"auth\":{\"scheme\":\"apikey\",\"apiKey\":\"%s\"}}",
+                     key_id, api_key);
+    struct nsl_buf frame = {0};
+    nsl_frame_append(&frame, request, (size_t)n);
+    struct nsl_load raw = {stack.enclave_url,
+                           NSL_LOAD_FRAMES,
+                           (const char *)frame.data,
+                           frame.len,
+                           CLIENTS,
+                           3.0,
+                           "\"ok\":true",
+                           0};
+    double raw_rate = per_cpu_second(&raw, stack.enclave_pid, 0);
+
+    char body[256];
+    int blen = snprintf(body, sizeof body,
+                        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"wallet.signMessage\","
+                        "\"params\":{\"keyId\":\"%s\",\"message\":\"68656c6c6f\"}}",
+                        key_id);
+    int hlen = snprintf(http, sizeof http,
+                        "POST /v1/rpc HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+                        "application/json\r\nAuthorization: NSL-APIKEY %s\r\nContent-Length: "
+                        "%d\r\n\r\n%s",
+                        api_key, blen, body);
+    snprintf(url, sizeof url, "tcp://127.0.0.1:%d", stack.http_port);
+    struct nsl_load web = {url, NSL_LOAD_HTTP, http, (size_t)hlen, CLIENTS, 3.0, "\"result\"", 0};
+    double http_rate = per_cpu_second(&web, stack.enclave_pid, stack.parent_pid);
+
+    printf("%-58s %12s %12s %9s  %s\n", "figure", "ours", "reference", "ratio", "unit");
+    nsl_bench_report(json_path, "wallet.signMessage over enclave socket (50 conns)", raw_rate,
+                     openssl, "signatures per CPU-second vs openssl speed ecdsap256");
+    nsl_bench_report(json_path, "wallet.signMessage through HTTP gateway (50 conns)", http_rate,
+                     openssl, "signatures per CPU-second vs openssl speed ecdsap256");
+    nsl_buf_free(&frame);
+    assert_true(raw_rate > 0 && http_rate > 0);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    nsl_log_init("bench_wallet", NSL_LOG_ERROR);
+    if (nsl_stack_init(&stack) != 0)
+        return -1;
+    stack.enclave_extra[0] = "--rate-limit";
+    stack.enclave_extra[1] = "0";
+    if (nsl_stack_start_enclave(&stack) != 0 || nsl_stack_start_parent(&stack) != 0)
+        return -1;
+    client.fd = nsl_test_connect(stack.enclave_url);
+    return nsl_wait_until(storage_ready, NULL, 15000);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    close(client.fd);
+    return nsl_stack_stop(&stack);
+}
+
+int main(int argc, char **argv)
+{
+    setenv("NSL_BENCH_JSON", argc > 1 ? argv[1] : "build/bench.json", 0);
+    const struct CMUnitTest tests[] = {cmocka_unit_test(run)};
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
