@@ -1,9 +1,9 @@
 /* The tamper-evident audit log (ARCHITECTURE §5): every mutating request and every denial, with
  * time, account, operation, outcome and SHA-256(JCS(params)) (never the values; fields that carry
- * secrets — passphrase, wif, nep2, value, apiKey, sealed — are replaced before hashing). Entries are
- * sealed in the store under "audit" as e/<seq> and chained: each holds the previous entry's hash
- * and its own, hash = SHA-256(JCS(entry without "hash")). A head record names the last entry, and
- * entry and head are written in one batch, so a removed, reordered or edited entry breaks the
+ * secrets — passphrase, wif, nep2, value, apiKey, sealed — are replaced before hashing). Entries
+ * are sealed in the store under "audit" as e/<seq> and chained: each holds the previous entry's
+ * hash and its own, hash = SHA-256(JCS(entry without "hash")). A head record names the last entry,
+ * and entry and head are written in one batch, so a removed, reordered or edited entry breaks the
  * chain (an edited blob already fails its seal). */
 #ifndef NSL_SERVICES_AUDIT_H
 #define NSL_SERVICES_AUDIT_H

@@ -20,16 +20,16 @@ struct nsl_wallet_keys;
 /* State shared by every service; built by the enclave's main and read-only afterwards except
  * for its atomic counters. */
 struct nsl_enclave_ctx {
-    const char *mode;          /* "simulated" or "nitro" */
-    uint64_t started_ms;       /* CLOCK_MONOTONIC at start, for uptime */
-    struct nsl_hostchan *host; /* host channel to the parent */
-    struct nsl_storage *storage; /* sealed store, ready once the master key is loaded */
-    struct nsl_records *accounts;     /* account and API-key records (ns "accounts") */
-    struct nsl_audit *audit;          /* hash-chained audit log */
-    struct nsl_replay_cache *replay;  /* neo-sig nonces inside the time window */
-    struct nsl_rate_limit *rate;      /* per-account token buckets */
-    struct nsl_wallet_keys *wallet;   /* wallet keys and their cache */
-    int64_t auth_window_sec;          /* neo-sig timestamp tolerance (±) */
+    const char *mode;                /* "simulated" or "nitro" */
+    uint64_t started_ms;             /* CLOCK_MONOTONIC at start, for uptime */
+    struct nsl_hostchan *host;       /* host channel to the parent */
+    struct nsl_storage *storage;     /* sealed store, ready once the master key is loaded */
+    struct nsl_records *accounts;    /* account and API-key records (ns "accounts") */
+    struct nsl_audit *audit;         /* hash-chained audit log */
+    struct nsl_replay_cache *replay; /* neo-sig nonces inside the time window */
+    struct nsl_rate_limit *rate;     /* per-account token buckets */
+    struct nsl_wallet_keys *wallet;  /* wallet keys and their cache */
+    int64_t auth_window_sec;         /* neo-sig timestamp tolerance (±) */
     /* Requests answered per route and per error code, for system.metrics. */
     uint64_t route_calls[64];
     uint64_t error_counts[NSL_ERR_COUNT];

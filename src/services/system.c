@@ -47,11 +47,10 @@ nsl_err nsl_system_health(struct nsl_call *call)
 nsl_err nsl_system_info(struct nsl_call *call)
 {
     struct nsl_enclave_ctx *ctx = call->ctx;
-    call->result = json_pack("{s:s, s:s, s:I, s:o, s:o}", "version", NSL_VERSION, "mode",
-                             ctx->mode, "uptimeSec",
-                             (json_int_t)((nsl_monotonic_ms() - ctx->started_ms) / 1000),
-                             "storage", storage_status(ctx->storage), "operations",
-                             nsl_routes_to_json());
+    call->result =
+        json_pack("{s:s, s:s, s:I, s:o, s:o}", "version", NSL_VERSION, "mode", ctx->mode,
+                  "uptimeSec", (json_int_t)((nsl_monotonic_ms() - ctx->started_ms) / 1000),
+                  "storage", storage_status(ctx->storage), "operations", nsl_routes_to_json());
     return call->result ? NSL_OK : nsl_fail(&call->error, NSL_ERR_INTERNAL, "out of memory");
 }
 
