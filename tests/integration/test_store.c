@@ -309,7 +309,8 @@ enum { WRITERS = 8, MAX_WRITES = 100000 };
 
 struct writer {
     int id;
-    int acked; /* writes k<id>/0 .. k<id>/(acked-1) were acknowledged */
+    int acked;       /* writes k<id>/0 .. k<id>/(acked-1) were acknowledged */
+    nsl_err stopped; /* why the writer stopped */
     pthread_t thread;
 };
 
@@ -322,7 +323,8 @@ static void *writer_main(void *arg)
         snprintf(value, sizeof value, "value-%d-%d", w->id, i);
         struct nsl_error err = {0};
         uint64_t v;
-        if (nsl_store_put(store, "burst", key, 0, value, strlen(value), &v, &err) != NSL_OK)
+        w->stopped = nsl_store_put(store, "burst", key, 0, value, strlen(value), &v, &err);
+        if (w->stopped != NSL_OK)
             break;
         __atomic_store_n(&w->acked, i + 1, __ATOMIC_RELEASE);
     }
@@ -349,8 +351,11 @@ static void test_sigkill_of_parent_loses_no_acknowledged_write(void **state)
     }
     assert_int_equal(nsl_wait_until(enough_acked, ws, 30000), 0);
     nsl_stack_kill(&stack.parent_pid, SIGKILL);
-    for (int i = 0; i < WRITERS; i++)
+    for (int i = 0; i < WRITERS; i++) {
         pthread_join(ws[i].thread, NULL);
+        /* A write in flight when the parent died fails as unavailable: never a wrong answer. */
+        assert_int_equal(ws[i].stopped, NSL_ERR_UNAVAILABLE);
+    }
     assert_int_equal(start_parent(), 0);
     assert_int_equal(nsl_wait_until(host_connected, NULL, 15000), 0);
     int total = 0;
