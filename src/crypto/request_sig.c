@@ -9,8 +9,8 @@
 #include "common/jcs.h"
 #include "crypto/hash.h"
 
-char *nsl_request_canonical_string(const char *service, const char *operation,
-                                   const json_t *params, const char *timestamp, const char *nonce)
+char *nsl_request_canonical_string(const char *service, const char *operation, const json_t *params,
+                                   const char *timestamp, const char *nonce)
 {
     size_t len;
     json_t *empty = params ? NULL : json_object();
@@ -25,8 +25,8 @@ char *nsl_request_canonical_string(const char *service, const char *operation,
     free(jcs);
     nsl_hex_encode(digest, sizeof digest, hex);
     char *out = NULL;
-    if (asprintf(&out, "NSL-REQ-1\n%s\n%s\n%s\n%s\n%s", service, operation, hex, timestamp,
-                 nonce) < 0)
+    if (asprintf(&out, "NSL-REQ-1\n%s\n%s\n%s\n%s\n%s", service, operation, hex, timestamp, nonce) <
+        0)
         return NULL;
     return out;
 }

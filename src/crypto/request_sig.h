@@ -10,7 +10,7 @@
 
 /* The canonical string (malloc'd), or NULL when memory runs out or params cannot be
  * canonicalised. params may be NULL. */
-char *nsl_request_canonical_string(const char *service, const char *operation,
-                                   const json_t *params, const char *timestamp, const char *nonce);
+char *nsl_request_canonical_string(const char *service, const char *operation, const json_t *params,
+                                   const char *timestamp, const char *nonce);
 
 #endif
