@@ -26,19 +26,6 @@ static struct nsl_stack stack;
 static struct nsl_client client;
 static char api_key[128], key_id[40];
 
-static bool storage_ready(void *ctx)
-{
-    (void)ctx;
-    char *text = NULL;
-    bool ready = nsl_test_roundtrip(client.fd,
-                                    "{\"id\":\"h\",\"serviceType\":\"system\","
-                                    "\"operation\":\"health\"}",
-                                    &text) == 0 &&
-                 strstr(text, "\"state\":\"ready\"");
-    free(text);
-    return ready;
-}
-
 /* An admin, a user with an API key, and one wallet key of that user. */
 static void prepare(void)
 {
@@ -136,7 +123,7 @@ static int setup(void **state)
     if (nsl_stack_start_enclave(&stack) != 0 || nsl_stack_start_parent(&stack) != 0)
         return -1;
     client.fd = nsl_test_connect(stack.enclave_url);
-    return nsl_wait_until(storage_ready, NULL, 15000);
+    return nsl_wait_storage_ready(client.fd, 15000);
 }
 
 static int teardown(void **state)

@@ -41,24 +41,11 @@ static struct nsl_secret *admin_key;
 static char admin_id[64], alice[128], bob[128];
 static char key_id[40], key_address[40], key_pub[70];
 
-static bool storage_ready(void *ctx)
-{
-    (void)ctx;
-    char *text = NULL;
-    bool ready = nsl_test_roundtrip(client.fd,
-                                    "{\"id\":\"h\",\"serviceType\":\"system\","
-                                    "\"operation\":\"health\"}",
-                                    &text) == 0 &&
-                 strstr(text, "\"state\":\"ready\"");
-    free(text);
-    return ready;
-}
-
 static void connect_and_wait(void)
 {
     client.fd = nsl_test_connect(stack.enclave_url);
     assert_true(client.fd >= 0);
-    assert_int_equal(nsl_wait_until(storage_ready, NULL, 15000), 0);
+    assert_int_equal(nsl_wait_storage_ready(client.fd, 15000), 0);
 }
 
 static json_t *admin(const char *service, const char *operation, const char *params)

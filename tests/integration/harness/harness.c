@@ -288,3 +288,21 @@ int nsl_http_request(int port, const char *method, const char *path, const char 
     close(fd);
     return rc;
 }
+
+static bool storage_ready(void *ctx)
+{
+    int fd = *(int *)ctx;
+    char *text = NULL;
+    bool ready = nsl_test_roundtrip(fd,
+                                    "{\"id\":\"h\",\"serviceType\":\"system\","
+                                    "\"operation\":\"health\"}",
+                                    &text) == 0 &&
+                 strstr(text, "\"state\":\"ready\"") != NULL;
+    free(text);
+    return ready;
+}
+
+int nsl_wait_storage_ready(int fd, int timeout_ms)
+{
+    return nsl_wait_until(storage_ready, &fd, timeout_ms);
+}

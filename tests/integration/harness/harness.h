@@ -44,6 +44,10 @@ int nsl_test_roundtrip(int fd, const char *json, char **response);
 int nsl_http_request(int port, const char *method, const char *path, const char *headers,
                      const char *body, int *status, char **response_body);
 
+/* Waits until the enclave on fd reports its sealed storage ready (system.health); 0 when it did
+ * within timeout_ms. */
+int nsl_wait_storage_ready(int fd, int timeout_ms);
+
 /* Waits until cond(ctx) is true or timeout_ms passes; returns 0 when it became true. */
 int nsl_wait_until(bool (*cond)(void *ctx), void *ctx, int timeout_ms);
 
