@@ -246,7 +246,7 @@ nsl_err nsl_cli_params_from_json(const struct nsl_field_spec *schema, const char
 
 /* The command line before the operation's schema is applied. */
 struct command_line {
-    const char *url, *api_key, *params_text;
+    const char *url, *api_key, *params_text, *key_file, *passphrase_file, *account;
     bool json, print_request, help, version;
     const char **positional;
     size_t npositional;
@@ -255,6 +255,9 @@ struct command_line {
 enum option_id {
     OPT_URL,
     OPT_API_KEY,
+    OPT_KEY,
+    OPT_PASSPHRASE_FILE,
+    OPT_ACCOUNT,
     OPT_PARAMS,
     OPT_JSON,
     OPT_PRINT_REQUEST,
@@ -267,13 +270,11 @@ static const struct {
     enum option_id id;
     bool takes_value;
 } cli_options[] = {
-    {"url", OPT_URL, true},
-    {"api-key", OPT_API_KEY, true},
-    {"params", OPT_PARAMS, true},
-    {"json", OPT_JSON, false},
-    {"print-request", OPT_PRINT_REQUEST, false},
-    {"help", OPT_HELP, false},
-    {"version", OPT_VERSION, false},
+    {"url", OPT_URL, true},         {"api-key", OPT_API_KEY, true},
+    {"key", OPT_KEY, true},         {"passphrase-file", OPT_PASSPHRASE_FILE, true},
+    {"account", OPT_ACCOUNT, true}, {"params", OPT_PARAMS, true},
+    {"json", OPT_JSON, false},      {"print-request", OPT_PRINT_REQUEST, false},
+    {"help", OPT_HELP, false},      {"version", OPT_VERSION, false},
 };
 
 static nsl_err set_option(struct command_line *cl, enum option_id id, const char *value)
@@ -284,6 +285,15 @@ static nsl_err set_option(struct command_line *cl, enum option_id id, const char
         break;
     case OPT_API_KEY:
         cl->api_key = value;
+        break;
+    case OPT_KEY:
+        cl->key_file = value;
+        break;
+    case OPT_PASSPHRASE_FILE:
+        cl->passphrase_file = value;
+        break;
+    case OPT_ACCOUNT:
+        cl->account = value;
         break;
     case OPT_PARAMS:
         cl->params_text = value;
@@ -382,6 +392,27 @@ static nsl_err find_operation(const struct command_line *cl, size_t *route, stru
     return NSL_OK;
 }
 
+/* One scheme per request: --key signs (neo-sig), --api-key does not. A flag wins over the
+ * environment, so --key makes NSL_API_KEY irrelevant; two flags are a contradiction. */
+static nsl_err choose_scheme(const struct command_line *cl, struct nsl_cli_args *args,
+                             struct nsl_error *err)
+{
+    if (cl->key_file && cl->api_key)
+        return nsl_fail(err, NSL_ERR_INVALID_REQUEST,
+                        "--key and --api-key are mutually exclusive: sign with --key, or send "
+                        "an API key");
+    if (!cl->key_file && (cl->passphrase_file || cl->account))
+        return nsl_fail(err, NSL_ERR_INVALID_REQUEST, "%s is used only with --key FILE",
+                        cl->account ? "--account" : "--passphrase-file");
+    if (cl->key_file) {
+        if (!cl->key_file[0])
+            return nsl_fail(err, NSL_ERR_INVALID_REQUEST, "--key needs a file name");
+        args->api_key = NULL;
+        return NSL_OK;
+    }
+    return args->api_key ? check_api_key(args->api_key, err) : NSL_OK;
+}
+
 static nsl_err build_request(const struct command_line *cl, struct nsl_cli_args *args,
                              struct nsl_error *err)
 {
@@ -390,8 +421,7 @@ static nsl_err build_request(const struct command_line *cl, struct nsl_cli_args 
         args->action = NSL_CLI_OP_HELP;
         return NSL_OK;
     }
-    if (args->api_key)
-        NSL_TRY(check_api_key(args->api_key, err));
+    NSL_TRY(choose_scheme(cl, args, err));
     const struct nsl_field_spec *schema = nsl_routes[args->route].params;
     if (cl->params_text && cl->npositional > 2)
         return nsl_fail(
@@ -423,6 +453,11 @@ nsl_err nsl_cli_args_parse(int argc, char **argv, const struct nsl_cli_env *env,
     nsl_err rc = split_command_line(argc, argv, &cl, &dev_next, err);
     args->url = first_set(cl.url, env ? env->url : NULL, NSL_CLI_DEFAULT_URL);
     args->api_key = first_set(cl.api_key, env ? env->api_key : NULL, NULL);
+    args->key_file = cl.key_file;
+    args->passphrase_file = cl.passphrase_file;
+    args->passphrase = first_set(NULL, env ? env->passphrase : NULL, NULL);
+    args->account = cl.account;
+    args->env_account = first_set(NULL, env ? env->account : NULL, NULL);
     args->json = cl.json;
     args->print_request = cl.print_request;
     if (rc != NSL_OK) {

@@ -25,14 +25,23 @@ enum nsl_cli_action {
 
 /* What the environment offers; flags win over it. */
 struct nsl_cli_env {
-    const char *url;     /* NSL_URL */
-    const char *api_key; /* NSL_API_KEY */
+    const char *url;        /* NSL_URL */
+    const char *api_key;    /* NSL_API_KEY */
+    const char *account;    /* NSL_ACCOUNT */
+    const char *passphrase; /* NSL_KEY_PASSPHRASE */
 };
 
 struct nsl_cli_args {
     enum nsl_cli_action action;
     const char *url;     /* never NULL after a successful parse; borrowed */
-    const char *api_key; /* NULL when none; borrowed */
+    const char *api_key; /* NULL when none or when signing with --key; borrowed */
+    /* neo-sig signing (--key FILE); the file is read by cli/auth.c, not here. All borrowed;
+     * account and passphrase are the flag's or the environment's, NULL when neither. */
+    const char *key_file;
+    const char *passphrase_file;
+    const char *passphrase;
+    const char *account;
+    const char *env_account;
     bool json;
     bool print_request;
     size_t route;   /* index into nsl_routes (RPC, OP_HELP) */

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cli/dev_admin.h"
 #include "cli/http.h"
 #include "cli/process.h"
 #include "common/url.h"
@@ -42,6 +43,8 @@ struct stack {
     char api[300]; /* http://HOST:PORT */
     struct daemon enclave, parent;
     sigset_t signals, old_mask;
+    enum nsl_cli_admin_key admin;
+    char admin_account[NSL_CLI_ACCOUNT_SIZE];
 };
 
 /* mkdir -p with mode 0700 for what it creates. */
@@ -168,6 +171,20 @@ static bool enclave_ready(const struct stack *st)
         return false;
     close(fd);
     return true;
+}
+
+/* The enclave's sealed storage answers (system.health storage.state "ready"): before that,
+ * every operation that keeps state is UNAVAILABLE. */
+static bool storage_ready(const struct stack *st)
+{
+    struct nsl_cli_reply reply;
+    if (nsl_cli_dev_call(st->api, "system", "health", NULL, 1000, &reply) != NSL_OK)
+        return false;
+    const char *state =
+        json_string_value(json_object_get(json_object_get(reply.result, "storage"), "state"));
+    bool ready = state && strcmp(state, "ready") == 0;
+    nsl_cli_reply_free(&reply);
+    return ready;
 }
 
 /* Reaps a daemon that exited by itself; true if one did. */
@@ -323,6 +340,9 @@ static int start_daemons(struct stack *st)
     r = wait_for(st, parent_ready, deadline);
     if (r != WAIT_READY)
         return start_failed(st, r, "GET /healthz");
+    r = wait_for(st, storage_ready, deadline);
+    if (r != WAIT_READY)
+        return start_failed(st, r, "the enclave's storage");
     return 0;
 }
 
@@ -331,13 +351,22 @@ static void print_ready(const struct stack *st)
     printf("dev stack up (simulated attestation, not for production)\n"
            "  nsl-enclave pid %d, nsl-parent pid %d\n"
            "  API:   %s/v1/rpc\n"
-           "  state: %s (logs: enclave.log, parent.log)\n\n"
-           "Try:\n"
+           "  state: %s (logs: enclave.log, parent.log)\n",
+           (int)st->enclave.pid, (int)st->parent.pid, st->api, st->dir);
+    if (st->admin == NSL_CLI_ADMIN_KEY_CREATED)
+        printf("  admin: the admin key is in %s/%s (account %s; neo-sig, keep it secret)\n",
+               st->dir, NSL_CLI_ADMIN_KEY_FILE, st->admin_account);
+    else if (st->admin == NSL_CLI_ADMIN_KEY_KEPT)
+        printf("  admin: the admin key is in %s/%s (kept from an earlier start)\n", st->dir,
+               NSL_CLI_ADMIN_KEY_FILE);
+    printf("\nTry:\n"
            "  %s --url %s system health\n"
-           "  %s --url %s --json system health\n"
-           "  curl -s %s/metrics | head\n",
-           (int)st->enclave.pid, (int)st->parent.pid, st->api, st->dir, st->nsl, st->api, st->nsl,
-           st->api, st->api);
+           "  %s --url %s --json system health\n",
+           st->nsl, st->api, st->nsl, st->api);
+    if (st->admin != NSL_CLI_ADMIN_KEY_NONE)
+        printf("  %s --url %s --key %s/%s account whoami\n", st->nsl, st->api, st->dir,
+               NSL_CLI_ADMIN_KEY_FILE);
+    printf("  curl -s %s/metrics | head\n", st->api);
     if (st->opts->background)
         printf("  %s dev down --state %s\n", st->nsl, st->dir);
     else
@@ -396,6 +425,7 @@ int nsl_cli_dev_stack_up(const struct nsl_cli_dev_up *opts)
     sigprocmask(SIG_BLOCK, &st->signals, &st->old_mask);
     rc = start_daemons(st);
     if (rc == 0) {
+        st->admin = nsl_cli_dev_admin_ensure(st->dir, st->api, st->admin_account);
         print_ready(st);
         rc = opts->background ? 0 : supervise(st);
     }

@@ -2,15 +2,21 @@
  * call to the parent's API (docs/cli.md). Exit status: 0 success, 1 the call failed, 2 refused
  * locally before anything was sent. */
 #include <curl/curl.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "cli/args.h"
+#include "cli/attest_cmd.h"
+#include "cli/auth.h"
 #include "cli/dev.h"
 #include "cli/help.h"
+#include "cli/neo_cmd.h"
 #include "cli/output.h"
 #include "cli/rpc.h"
 #include "common/routes.h"
+#include "crypto/secret.h"
 
 enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_REFUSED = 2 };
 
@@ -44,16 +50,39 @@ static int show_reply(const struct nsl_cli_args *args, const struct nsl_cli_repl
     return EXIT_OK;
 }
 
+/* The Authorization header's value (NULL: none): the API key as it is, or a neo-sig signature
+ * of this request made now with the key from --key. */
+static nsl_err authorization(const struct nsl_cli_args *args, const struct nsl_route *r,
+                             char **value, struct nsl_error *err)
+{
+    *value = NULL;
+    if (args->api_key) {
+        *value = nsl_cli_apikey_header(args->api_key);
+        return *value ? NSL_OK : nsl_fail(err, NSL_ERR_INTERNAL, "out of memory");
+    }
+    if (!args->key_file)
+        return NSL_OK;
+    nsl_secure_heap_init(1 << 20); /* else the normal heap, still wiped */
+    struct nsl_cli_key_source src = {args->key_file, args->passphrase_file, args->passphrase,
+                                     args->account, args->env_account};
+    struct nsl_cli_signer signer;
+    NSL_TRY(nsl_cli_signer_load(&src, &signer, err));
+    nsl_err rc = nsl_cli_signer_authorization(&signer, r->service, r->operation, args->params,
+                                              (int64_t)time(NULL), value, err);
+    nsl_cli_signer_free(&signer);
+    return rc;
+}
+
 static int send_request(const struct nsl_cli_args *args, const struct nsl_cli_endpoint *ep,
-                        const char *body)
+                        const char *auth, const char *body)
 {
     struct nsl_error err = {NSL_ERR_INTERNAL, "out of memory"};
     if (args->print_request) {
-        nsl_cli_rpc_print_request(stdout, ep, args->api_key, body);
+        nsl_cli_rpc_print_request(stdout, ep, auth, body);
         return EXIT_OK;
     }
     struct nsl_cli_reply reply;
-    if (nsl_cli_rpc_call(ep, args->api_key, body, &reply) != NSL_OK)
+    if (nsl_cli_rpc_call(ep, auth, body, &reply) != NSL_OK)
         return report(args, &err, EXIT_FAILED);
     int status = show_reply(args, &reply);
     nsl_cli_reply_free(&reply);
@@ -67,20 +96,29 @@ static int run_rpc(const struct nsl_cli_args *args)
     struct nsl_error err = {0};
     if (nsl_cli_endpoint_init(args->url, &ep, &err) != NSL_OK)
         return report(args, &err, err.code == NSL_ERR_INTERNAL ? EXIT_FAILED : EXIT_REFUSED);
-    char *body = nsl_cli_rpc_body(r->service, r->operation, args->params);
+    /* Signed over args->params, which is also what the body carries. */
+    char *auth = NULL, *body = NULL;
     int status;
-    if (!body)
+    if (authorization(args, r, &auth, &err) != NSL_OK)
+        status = report(args, &err, err.code == NSL_ERR_INTERNAL ? EXIT_FAILED : EXIT_REFUSED);
+    else if (!(body = nsl_cli_rpc_body(r->service, r->operation, args->params)))
         status = report(args, &(struct nsl_error){NSL_ERR_INTERNAL, "out of memory"}, EXIT_FAILED);
     else
-        status = send_request(args, &ep, body);
+        status = send_request(args, &ep, auth, body);
     free(body);
+    nsl_cli_header_free(auth);
     nsl_cli_endpoint_free(&ep);
     return status;
 }
 
 static int run(int argc, char **argv)
 {
-    struct nsl_cli_env env = {getenv("NSL_URL"), getenv("NSL_API_KEY")};
+    if (nsl_cli_neo_is_command(argc, argv)) /* offline: nothing of the RPC path applies */
+        return nsl_cli_neo_main(argc, argv);
+    if (nsl_cli_attest_is_command(argc, argv)) /* offline verify, or its own fetch */
+        return nsl_cli_attest_main(argc, argv);
+    struct nsl_cli_env env = {getenv("NSL_URL"), getenv("NSL_API_KEY"), getenv("NSL_ACCOUNT"),
+                              getenv("NSL_KEY_PASSPHRASE")};
     struct nsl_cli_args args;
     struct nsl_error err = {0};
     if (nsl_cli_args_parse(argc, argv, &env, &args, &err) != NSL_OK)
@@ -107,8 +145,18 @@ static int run(int argc, char **argv)
     return status;
 }
 
+/* jansson keeps its own copies of what it parses (a key file's WIF, a result's API key): wipe
+ * every block it frees. */
+static void wiping_free(void *p)
+{
+    if (p)
+        nsl_wipe(p, malloc_usable_size(p));
+    free(p);
+}
+
 int main(int argc, char **argv)
 {
+    json_set_alloc_funcs(malloc, wiping_free);
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         fprintf(stderr, "error: INTERNAL: cannot initialise libcurl\n");
         return EXIT_FAILED;

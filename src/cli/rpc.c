@@ -117,17 +117,17 @@ struct rpc_headers {
     char *auth;
 };
 
-static int rpc_headers_init(struct rpc_headers *h, const char *api_key)
+static int rpc_headers_init(struct rpc_headers *h, const char *authorization)
 {
     *h = (struct rpc_headers){{"Content-Type: application/json", "Accept: application/json"}, NULL};
     size_t n = 2;
-    if (api_key) {
-        static const char prefix[] = "Authorization: NSL-APIKEY ";
-        h->auth = malloc(sizeof prefix + strlen(api_key));
+    if (authorization) {
+        static const char prefix[] = "Authorization: ";
+        h->auth = malloc(sizeof prefix + strlen(authorization));
         if (!h->auth)
             return -1;
         memcpy(h->auth, prefix, sizeof prefix - 1);
-        strcpy(h->auth + sizeof prefix - 1, api_key);
+        strcpy(h->auth + sizeof prefix - 1, authorization);
         h->lines[n++] = h->auth;
     }
     h->lines[n++] = "Expect:";
@@ -145,24 +145,24 @@ static void rpc_headers_free(struct rpc_headers *h)
     h->auth = NULL;
 }
 
-void nsl_cli_rpc_print_request(FILE *out, const struct nsl_cli_endpoint *ep, const char *api_key,
-                               const char *body)
+void nsl_cli_rpc_print_request(FILE *out, const struct nsl_cli_endpoint *ep,
+                               const char *authorization, const char *body)
 {
     /* Lines end in LF, not the wire's CRLF: this is for reading. */
     fprintf(out, "POST %s HTTP/1.1\nHost: %s\nUser-Agent: nsl/%s\n", ep->path, ep->host,
             NSL_VERSION);
     fprintf(out, "Content-Type: application/json\nAccept: application/json\n");
-    if (api_key)
-        fprintf(out, "Authorization: NSL-APIKEY %s\n", api_key);
+    if (authorization)
+        fprintf(out, "Authorization: %s\n", authorization);
     fprintf(out, "Content-Length: %zu\n\n%s\n", strlen(body), body);
 }
 
-nsl_err nsl_cli_rpc_call(const struct nsl_cli_endpoint *ep, const char *api_key, const char *body,
-                         struct nsl_cli_reply *reply)
+nsl_err nsl_cli_rpc_call(const struct nsl_cli_endpoint *ep, const char *authorization,
+                         const char *body, struct nsl_cli_reply *reply)
 {
     *reply = (struct nsl_cli_reply){0};
     struct rpc_headers h;
-    if (rpc_headers_init(&h, api_key) != 0)
+    if (rpc_headers_init(&h, authorization) != 0)
         return NSL_ERR_INTERNAL;
     struct nsl_cli_http_request req = {
         .url = ep->url,

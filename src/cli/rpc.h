@@ -26,9 +26,10 @@ void nsl_cli_endpoint_free(struct nsl_cli_endpoint *ep);
 /* The request body, compact: {"jsonrpc":"2.0","id":1,"method":M,"params":P}. malloc'd. */
 char *nsl_cli_rpc_body(const char *service, const char *operation, const json_t *params);
 
-/* Writes the HTTP request exactly as nsl_cli_rpc_call would send it (api_key may be NULL). */
-void nsl_cli_rpc_print_request(FILE *out, const struct nsl_cli_endpoint *ep, const char *api_key,
-                               const char *body);
+/* Writes the HTTP request exactly as nsl_cli_rpc_call would send it. authorization is the
+ * Authorization header's value (cli/auth.h), or NULL for none. */
+void nsl_cli_rpc_print_request(FILE *out, const struct nsl_cli_endpoint *ep,
+                               const char *authorization, const char *body);
 
 /* Exactly one of result / error is set after a call; both owned. */
 struct nsl_cli_reply {
@@ -38,8 +39,8 @@ struct nsl_cli_reply {
 
 /* Sends body. A transport failure becomes an error object too, so that every failure is
  * reported the same way. Returns NSL_OK unless memory ran out. */
-nsl_err nsl_cli_rpc_call(const struct nsl_cli_endpoint *ep, const char *api_key, const char *body,
-                         struct nsl_cli_reply *reply);
+nsl_err nsl_cli_rpc_call(const struct nsl_cli_endpoint *ep, const char *authorization,
+                         const char *body, struct nsl_cli_reply *reply);
 /* Interprets an HTTP answer (status and body). Returns NSL_OK unless memory ran out. */
 nsl_err nsl_cli_rpc_parse_reply(long status, const char *body, size_t len,
                                 struct nsl_cli_reply *reply);

@@ -9,6 +9,12 @@ static const struct nsl_field_spec params_system_health[] = {NSL_FIELDS_END};
 static const struct nsl_field_spec params_system_info[] = {NSL_FIELDS_END};
 static const struct nsl_field_spec params_system_metrics[] = {NSL_FIELDS_END};
 
+static const struct nsl_field_spec params_attestation_getDocument[] = {
+    {"nonce", NSL_FIELD_HEX, true, 512, 0, 0, "the caller's fresh nonce, echoed in the document"},
+    {"userData", NSL_FIELD_HEX, false, 256, 0, 0, "bound into the document's user_data hash"},
+    NSL_FIELDS_END,
+};
+
 #define NSL_ACCOUNT_ID_LEN 47
 
 static const struct nsl_field_spec params_account_bootstrap[] = {

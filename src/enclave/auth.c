@@ -168,7 +168,7 @@ static nsl_err authenticate_neo_sig(struct nsl_call *call, struct nsl_store *st,
     json_t *account = NULL;
     NSL_TRY(adopt_account(call, st, nsl_json_str(auth, "account"), &account));
     char *message = nsl_request_canonical_string(call->route->service, call->route->operation,
-                                                 call->params, ts, nonce);
+                                                 call->wire_params, ts, nonce);
     bool ok = message && signature_valid(account, message, nsl_json_str(auth, "signature"));
     free(message);
     json_decref(account);

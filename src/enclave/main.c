@@ -14,6 +14,7 @@
 #include "common/options.h"
 #include "common/url.h"
 #include "enclave/hostchan.h"
+#include "enclave/identity.h"
 #include "enclave/rate_limit.h"
 #include "enclave/replay_cache.h"
 #include "enclave/server.h"
@@ -40,6 +41,7 @@ struct enclave_config {
     int64_t rate_limit;
     int64_t rate_burst;
     int64_t replay_cache_size;
+    char *require_sealed;
 };
 
 #define OPT(name, type, field, def, min, max, help)                                                \
@@ -82,6 +84,9 @@ static const struct nsl_option options[] = {
     OPT("replay-cache-size", NSL_OPT_INT, replay_cache_size, "1000000", 1000, 100000000,
         "neo-sig nonces remembered inside the time window; when full, signed requests get "
         "RATE_LIMITED"),
+    OPT("require-sealed", NSL_OPT_STRING, require_sealed, "auto", 0, 0,
+        "refuse sensitive operations (wallet import/export, secrets) sent in the clear: "
+        "true, false, or auto (true in nitro mode, false in sim mode)"),
     NSL_OPTIONS_END,
 };
 
@@ -132,6 +137,11 @@ static int check_config(const struct enclave_config *cfg, enum nsl_log_level *le
         fprintf(stderr, "nsl-enclave: --log-level must be debug, info, warn or error\n");
         return -1;
     }
+    if (strcmp(cfg->require_sealed, "auto") != 0 && strcmp(cfg->require_sealed, "true") != 0 &&
+        strcmp(cfg->require_sealed, "false") != 0) {
+        fprintf(stderr, "nsl-enclave: --require-sealed must be true, false or auto\n");
+        return -1;
+    }
     if (strcmp(cfg->mode, "sim") == 0) {
         *mode = "simulated";
     } else if (strcmp(cfg->mode, "nitro") == 0) {
@@ -168,6 +178,11 @@ static int serve(const struct enclave_config *cfg, struct nsl_enclave_ctx *ctx,
     ctx->replay = nsl_replay_cache_new((size_t)cfg->replay_cache_size);
     ctx->rate = nsl_rate_limit_new((double)cfg->rate_limit, (double)cfg->rate_burst);
     ctx->wallet = nsl_wallet_keys_new();
+    struct nsl_error err = {0};
+    if (nsl_identity_new(strcmp(cfg->mode, "sim") == 0, &ctx->identity, &err) != NSL_OK) {
+        nsl_log(NSL_LOG_ERROR, "start_failed", "reason", err.message, NULL);
+        return 1;
+    }
     if (!ctx->accounts || !ctx->audit || !ctx->replay || !ctx->rate || !ctx->wallet) {
         nsl_log(NSL_LOG_ERROR, "start_failed", "reason", "out of memory", NULL);
         return 1;
@@ -215,6 +230,9 @@ int main(int argc, char **argv)
         nsl_log(NSL_LOG_WARN, "simulated_mode", "msg",
                 "running outside a Nitro Enclave with simulated attestation: NOT SECURE", NULL);
     ctx.started_ms = nsl_monotonic_ms();
+    ctx.require_sealed = strcmp(cfg.require_sealed, "auto") == 0
+                             ? strcmp(cfg.mode, "nitro") == 0
+                             : strcmp(cfg.require_sealed, "true") == 0;
 
     struct sigaction sa = {.sa_handler = on_signal};
     sigemptyset(&sa.sa_mask);
@@ -231,6 +249,7 @@ int main(int argc, char **argv)
     nsl_replay_cache_free(ctx.replay);
     nsl_rate_limit_free(ctx.rate);
     nsl_wallet_keys_free(ctx.wallet);
+    nsl_identity_free(ctx.identity);
     nsl_options_free(&spec, &cfg);
     return rc;
 }

@@ -8,6 +8,7 @@
 #include "common/frame.h"
 #include "common/log.h"
 #include "enclave/auth.h"
+#include "enclave/sealing.h"
 #include "enclave/storage.h"
 #include "services/audit.h"
 
@@ -47,6 +48,10 @@ nsl_err nsl_router_prepare(const char *payload, size_t len, struct nsl_request *
         req->params = json_object();
         json_object_set_new(req->root, "params", (json_t *)req->params);
     }
+    /* Sealed params are checked against the schema once opened (nsl_router_run). */
+    req->sealed = nsl_sealing_is_sealed(req->params);
+    if (req->sealed)
+        return nsl_sealing_check(req->params, err);
     return nsl_json_check(req->params, nsl_routes[req->route_index].params, NSL_ERR_INVALID_PARAMS,
                           "params", err);
 }
@@ -106,20 +111,70 @@ static void audit(struct nsl_call *call, nsl_err rc)
                 NULL);
 }
 
+/* What sealing asks of this request: open sealed params (then check them against the schema)
+ * and, where the enclave requires it, refuse sensitive operations sent in the clear. */
+struct unsealed {
+    json_t *params; /* opened params (owned), NULL when not sealed */
+    uint8_t reply_key[NSL_HPKE_PUBLIC_KEY_LEN];
+    bool has_reply_key;
+};
+
+static nsl_err unseal(struct nsl_call *call, const struct nsl_request *req, struct unsealed *u)
+{
+    const struct nsl_route *r = call->route;
+    struct nsl_enclave_ctx *ctx = call->ctx;
+    if (req->sealed) {
+        if (!ctx->identity)
+            return nsl_fail(&call->error, NSL_ERR_UNAVAILABLE, "sealing is not available");
+        NSL_TRY(nsl_sealing_open(ctx->identity, r->service, r->operation, req->params, &u->params,
+                                 u->reply_key, &u->has_reply_key, &call->error));
+        call->params = u->params;
+        NSL_TRY(
+            nsl_json_check(u->params, r->params, NSL_ERR_INVALID_PARAMS, "params", &call->error));
+    }
+    if (ctx->require_sealed && (r->flags & NSL_ROUTE_SEALED_PARAMS) && !req->sealed)
+        return nsl_fail(&call->error, NSL_ERR_INVALID_REQUEST,
+                        "%s.%s carries secrets: its params must be sealed (ARCHITECTURE 6)",
+                        r->service, r->operation);
+    if (ctx->require_sealed && (r->flags & NSL_ROUTE_SEALED_RESULT) && !u->has_reply_key)
+        return nsl_fail(&call->error, NSL_ERR_INVALID_REQUEST,
+                        "%s.%s returns secrets: send sealed params with a replyKey", r->service,
+                        r->operation);
+    return NSL_OK;
+}
+
+static nsl_err seal_result(struct nsl_call *call, const struct unsealed *u)
+{
+    if (!u->has_reply_key || !call->result)
+        return NSL_OK;
+    json_t *sealed = NULL;
+    NSL_TRY(nsl_sealing_seal_result(call->route->service, call->route->operation, call->result,
+                                    u->reply_key, &sealed, &call->error));
+    json_decref(call->result);
+    call->result = sealed;
+    return NSL_OK;
+}
+
 void nsl_router_run(struct nsl_enclave_ctx *ctx, struct nsl_request *req, struct nsl_buf *out)
 {
     struct nsl_call call = {.id = req->id,
                             .route_index = req->route_index,
                             .route = &nsl_routes[req->route_index],
                             .params = req->params,
+                            .wire_params = req->params,
                             .ctx = ctx};
+    struct unsealed u = {0};
     __atomic_fetch_add(&ctx->route_calls[req->route_index], 1, __ATOMIC_RELAXED);
     nsl_log_set_request_id(req->id);
-    nsl_err rc = nsl_auth_authenticate(&call, json_object_get(req->root, "auth"));
+    nsl_err rc = unseal(&call, req, &u);
+    if (rc == NSL_OK)
+        rc = nsl_auth_authenticate(&call, json_object_get(req->root, "auth"));
     if (rc == NSL_OK)
         rc = nsl_auth_authorize(&call);
     if (rc == NSL_OK)
         rc = handlers[req->route_index](&call);
+    if (rc == NSL_OK)
+        rc = seal_result(&call, &u);
     if (rc != NSL_OK) {
         json_decref(call.result); /* a failing handler's partial result never leaves */
         call.result = NULL;
@@ -140,6 +195,7 @@ void nsl_router_run(struct nsl_enclave_ctx *ctx, struct nsl_request *req, struct
         json_decref(response);
     }
     json_decref(call.result);
+    json_decref(u.params);
     nsl_caller_clear(&call.caller);
     nsl_log_set_request_id(NULL);
 }

@@ -14,7 +14,8 @@ struct nsl_request {
     json_t *root;   /* the parsed request; owns id and params */
     const char *id; /* NULL until the envelope passed validation */
     size_t route_index;
-    const json_t *params;
+    const json_t *params; /* as sent; when sealed, opened by nsl_router_run */
+    bool sealed;
 };
 
 /* Parses and validates payload. On failure returns the error, fills err, and leaves req->id set

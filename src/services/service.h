@@ -4,6 +4,7 @@
 #define NSL_SERVICES_SERVICE_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "common/errors.h"
@@ -16,6 +17,8 @@ struct nsl_audit;
 struct nsl_replay_cache;
 struct nsl_rate_limit;
 struct nsl_wallet_keys;
+struct nsl_identity;
+struct nsl_identity;
 
 /* State shared by every service; built by the enclave's main and read-only afterwards except
  * for its atomic counters. */
@@ -29,6 +32,8 @@ struct nsl_enclave_ctx {
     struct nsl_replay_cache *replay; /* neo-sig nonces inside the time window */
     struct nsl_rate_limit *rate;     /* per-account token buckets */
     struct nsl_wallet_keys *wallet;  /* wallet keys and their cache */
+    struct nsl_identity *identity;   /* HPKE key, signing key, attestation provider */
+    bool require_sealed;             /* sensitive operations must arrive sealed */
     int64_t auth_window_sec;         /* neo-sig timestamp tolerance (±) */
     /* Requests answered per route and per error code, for system.metrics. */
     uint64_t route_calls[64];
@@ -53,7 +58,8 @@ struct nsl_call {
     const char *id;
     size_t route_index;
     const struct nsl_route *route;
-    const json_t *params;
+    const json_t *params;      /* opened and checked params */
+    const json_t *wire_params; /* params as sent (sealed or not): what a neo-sig signs */
     json_t *result;
     struct nsl_error error;
     struct nsl_enclave_ctx *ctx;

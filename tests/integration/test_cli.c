@@ -1,5 +1,6 @@
-/* The real nsl binary: help, --print-request, local refusals, transport failures, and the dev
- * stack (nsl dev up / down) with a call through it. Runs <NSL_BIN_DIR>/nsl. */
+/* The real nsl binary: help, --print-request, local refusals, transport failures, the dev
+ * stack (nsl dev up / down) with a call through it, and neo-sig signing with --key: the admin key
+ * dev up bootstraps, a NEP-6 wallet, API keys made with it. Runs <NSL_BIN_DIR>/nsl. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -19,9 +20,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "neo/nep2.h"
+#include "neo/wif.h"
 
 #define RUN_TIMEOUT_MS 40000
 
@@ -49,8 +54,10 @@ static int64_t now_ms(void)
 }
 
 /* Starts nsl (argv[0] when it is an absolute path) with argv, input (small) or nothing on stdin,
- * and an environment without NSL_URL / NSL_API_KEY. */
-static void proc_start_input(struct proc *p, const char *const *argv, const char *input)
+ * and an environment without NSL_URL / NSL_API_KEY / NSL_ACCOUNT / NSL_KEY_PASSPHRASE plus env
+ * ("NAME=value" strings, NULL-terminated; may be NULL). */
+static void proc_start_env(struct proc *p, const char *const *argv, const char *input,
+                           const char *const *env)
 {
     int in[2], out[2], err[2];
     assert_int_equal(pipe(in), 0);
@@ -66,6 +73,10 @@ static void proc_start_input(struct proc *p, const char *const *argv, const char
         close(in[0]), close(in[1]), close(out[0]), close(out[1]), close(err[0]), close(err[1]);
         unsetenv("NSL_URL");
         unsetenv("NSL_API_KEY");
+        unsetenv("NSL_ACCOUNT");
+        unsetenv("NSL_KEY_PASSPHRASE");
+        for (size_t i = 0; env && env[i]; i++)
+            putenv((char *)env[i]);
         execv(argv[0][0] == '/' ? argv[0] : nsl_path(), (char *const *)argv);
         _exit(127);
     }
@@ -81,6 +92,11 @@ static void proc_start_input(struct proc *p, const char *const *argv, const char
         p->text[i] = calloc(1, 1);
         fcntl(p->fds[i], F_SETFL, O_NONBLOCK);
     }
+}
+
+static void proc_start_input(struct proc *p, const char *const *argv, const char *input)
+{
+    proc_start_env(p, argv, input, NULL);
 }
 
 static void proc_start(struct proc *p, const char *const *argv)
@@ -429,6 +445,228 @@ static void test_cli_dev_up_reports_a_daemon_that_fails(void **state)
     proc_free(&p);
 }
 
+/* ---- neo-sig: the admin key of nsl dev up, NEP-6 wallets, API keys made with them ---- */
+
+static int run_env(struct proc *p, const char *const *argv, const char *const *env)
+{
+    proc_start_env(p, argv, NULL, env);
+    return proc_finish(p);
+}
+
+/* Runs nsl --json ... to success and returns its result. */
+static json_t *run_json(const char *const *argv, const char *const *env)
+{
+    struct proc p;
+    int rc = run_env(&p, argv, env);
+    if (rc != 0)
+        fail_msg("nsl exited %d: %s", rc, p.text[1]);
+    json_t *result = json_loads(p.text[0], 0, NULL);
+    if (!result)
+        fail_msg("not JSON: %s", p.text[0]);
+    proc_free(&p);
+    return result;
+}
+
+static void expect_whoami(const char *const *argv, const char *const *env, const char *account,
+                          const char *scheme)
+{
+    json_t *r = run_json(argv, env);
+    if (account)
+        assert_string_equal(json_string_value(json_object_get(r, "accountId")), account);
+    assert_string_equal(json_string_value(json_object_get(r, "scheme")), scheme);
+    json_decref(r);
+}
+
+/* Runs nsl expecting a local refusal (exit 2) whose message holds needle. */
+static void expect_refused(const char *const *argv, const char *const *env, const char *needle)
+{
+    struct proc p;
+    int rc = run_env(&p, argv, env);
+    if (rc != 2)
+        fail_msg("expected exit 2, got %d: %s", rc, p.text[1]);
+    expect_in(p.text[1], needle);
+    proc_free(&p);
+}
+
+/* dev up --background must leave admin.key: 0600, exactly the four fields. */
+static json_t *expect_admin_key(const struct dev *d, const char *path)
+{
+    struct proc p;
+    const char *up[] = {"nsl",    "dev",   "up",           "--state", d->dir,
+                        "--http", d->http, "--background", NULL};
+    int rc = run(&p, up);
+    if (rc != 0)
+        fail_msg("nsl dev up exited %d:\n%s\n%s", rc, p.text[0], p.text[1]);
+    char hint[256];
+    expect_in(p.text[0], "the admin key is in ");
+    snprintf(hint, sizeof hint, "--key %s account whoami", path);
+    expect_in(p.text[0], hint);
+    proc_free(&p);
+    struct stat sb;
+    assert_int_equal(lstat(path, &sb), 0);
+    assert_true(S_ISREG(sb.st_mode));
+    assert_int_equal(sb.st_mode & 0777, 0600);
+    json_t *key = json_load_file(path, JSON_REJECT_DUPLICATES, NULL);
+    assert_non_null(key);
+    assert_int_equal(json_object_size(key), 4);
+    const char *fields[] = {"address", "publicKey", "wif", "accountId"};
+    for (size_t i = 0; i < 4; i++)
+        assert_true(json_is_string(json_object_get(key, fields[i])));
+    return key;
+}
+
+/* A NEP-6 wallet holding the key of key_file, NEP-2 encrypted with pass under cost. */
+static void write_wallet(const char *path, const json_t *key_file, const char *pass,
+                         struct nsl_neo_scrypt cost)
+{
+    struct nsl_secret *key = NULL;
+    char nep2[NSL_NEO_NEP2_SIZE];
+    const char *address = json_string_value(json_object_get(key_file, "address"));
+    assert_int_equal(
+        nsl_neo_wif_decode(json_string_value(json_object_get(key_file, "wif")), &key, NULL),
+        NSL_OK);
+    assert_int_equal(nsl_neo_nep2_encrypt(key, pass, strlen(pass), &cost, nep2, NULL), NSL_OK);
+    nsl_secret_free(key);
+    json_t *wallet =
+        json_pack("{s:s, s:s, s:{s:I, s:i, s:i}, s:[{s:s, s:s, s:b, s:b, s:s, "
+                  "s:n}], s:n}",
+                  "name", "nsl test", "version", "1.0", "scrypt", "n", (json_int_t)cost.n, "r",
+                  (int)cost.r, "p", (int)cost.p, "accounts", "address", address, "label", "admin",
+                  "isDefault", 1, "lock", 0, "key", nep2, "extra", "extra");
+    assert_non_null(wallet);
+    assert_int_equal(json_dump_file(wallet, path, JSON_INDENT(2)), 0);
+    json_decref(wallet);
+}
+
+static void expect_nep6_wallets(const struct dev *d, const json_t *key_file, const char *admin)
+{
+    char wallet[128], cheap[128], pass_file[128], account_env[96];
+    snprintf(wallet, sizeof wallet, "%s/wallet.json", d->dir);
+    snprintf(cheap, sizeof cheap, "%s/cheap-wallet.json", d->dir);
+    snprintf(pass_file, sizeof pass_file, "%s/passphrase", d->dir);
+    snprintf(account_env, sizeof account_env, "NSL_ACCOUNT=%s", admin);
+    write_wallet(wallet, key_file, "correct horse", (struct nsl_neo_scrypt){16384, 8, 8});
+    write_wallet(cheap, key_file, "battery staple", (struct nsl_neo_scrypt){1024, 8, 1});
+    FILE *f = fopen(pass_file, "w");
+    fputs("battery staple\n", f);
+    fclose(f);
+
+    const char *good_env[] = {"NSL_KEY_PASSPHRASE=correct horse", NULL};
+    const char *by_env[] = {"nsl", "--url",  d->url,    "--key",  wallet, "--account",
+                            admin, "--json", "account", "whoami", NULL};
+    expect_whoami(by_env, good_env, admin, "neo-sig");
+    /* The wallet's own scrypt cost, the passphrase from a file, the account from NSL_ACCOUNT. */
+    const char *file_env[] = {account_env, NULL};
+    const char *by_file[] = {"nsl",     "--url",  d->url,    "--key",  cheap, "--passphrase-file",
+                             pass_file, "--json", "account", "whoami", NULL};
+    expect_whoami(by_file, file_env, admin, "neo-sig");
+
+    const char *wrong_env[] = {"NSL_KEY_PASSPHRASE=battery", account_env, NULL};
+    const char *cheap_whoami[] = {"nsl", "--url",   d->url,   "--key",
+                                  cheap, "account", "whoami", NULL};
+    expect_refused(cheap_whoami, wrong_env, "error: UNAUTHENTICATED: wrong passphrase");
+    expect_refused(cheap_whoami, file_env, "NSL_KEY_PASSPHRASE or --passphrase-file");
+    const char *no_account_env[] = {"NSL_KEY_PASSPHRASE=battery staple", NULL};
+    expect_refused(cheap_whoami, no_account_env, "error: INVALID_REQUEST: no account id");
+}
+
+static void expect_print_request_signed(const struct dev *d, const char *key, const char *admin)
+{
+    struct proc p;
+    const char *argv[] = {"nsl",     "--url", d->url,    "--key", key, "--print-request",
+                          "account", "list",  "limit=5", NULL};
+    assert_int_equal(run(&p, argv), 0);
+    const char *line = strstr(p.text[0], "\nAuthorization: NSL-SIG account=");
+    assert_non_null(line);
+    char account[64], ts[24], nonce[80], sig[160];
+    assert_int_equal(sscanf(line,
+                            "\nAuthorization: NSL-SIG account=%63[^,],ts=%23[0-9],"
+                            "nonce=%79[0-9a-f],sig=%159[0-9a-f]\n",
+                            account, ts, nonce, sig),
+                     4);
+    assert_string_equal(account, admin);
+    assert_true(llabs(atoll(ts) - (long long)time(NULL)) < 60);
+    assert_int_equal(strlen(nonce), 32);
+    assert_int_equal(strlen(sig), 128);
+    expect_in(p.text[0], "\"params\":{\"limit\":5}");
+    assert_null(strstr(p.text[0], "wif"));
+    proc_free(&p);
+}
+
+static void test_cli_dev_up_admin_key_signs_requests(void **state)
+{
+    struct dev *d = *state;
+    char key[128];
+    snprintf(key, sizeof key, "%s/admin.key", d->dir);
+    json_t *key_file = expect_admin_key(d, key);
+    const char *admin = json_string_value(json_object_get(key_file, "accountId"));
+
+    const char *whoami[] = {"nsl",    "--url",   d->url,   "--key", key,
+                            "--json", "account", "whoami", NULL};
+    expect_whoami(whoami, NULL, admin, "neo-sig");
+    const char *create[] = {"nsl",    "--url",   d->url,   "--key",      key,
+                            "--json", "account", "create", "name=alice", NULL};
+    json_t *alice = run_json(create, NULL);
+    const char *api_key = json_string_value(json_object_get(alice, "apiKey"));
+    assert_non_null(api_key);
+    const char *as_alice[] = {"nsl",    "--url",   d->url,   "--api-key", api_key,
+                              "--json", "account", "whoami", NULL};
+    expect_whoami(as_alice, NULL, json_string_value(json_object_get(alice, "accountId")), "apikey");
+    struct proc p;
+    const char *list[] = {"nsl", "--url", d->url, "--api-key", api_key, "account", "list", NULL};
+    assert_int_equal(run(&p, list), 1);
+    expect_in(p.text[1], "error: PERMISSION_DENIED: ");
+    assert_null(strstr(p.text[1], api_key));
+    proc_free(&p);
+    const char *both[] = {"nsl",       "--url", d->url,    "--key",  key,
+                          "--api-key", api_key, "account", "whoami", NULL};
+    expect_refused(both, NULL, "mutually exclusive");
+    json_decref(alice);
+
+    expect_print_request_signed(d, key, admin);
+    expect_nep6_wallets(d, key_file, admin);
+
+    /* Restarted over the same state, the key is left as it is and still signs. */
+    char *before = json_dumps(key_file, JSON_COMPACT);
+    const char *down[] = {"nsl", "dev", "down", "--state", d->dir, NULL};
+    assert_int_equal(run(&p, down), 0);
+    proc_free(&p);
+    const char *up[] = {"nsl",    "dev",   "up",           "--state", d->dir,
+                        "--http", d->http, "--background", NULL};
+    assert_int_equal(run(&p, up), 0);
+    expect_in(p.text[0], "kept from an earlier start");
+    proc_free(&p);
+    json_t *again = json_load_file(key, 0, NULL);
+    char *after = json_dumps(again, JSON_COMPACT);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+    json_decref(again);
+    expect_whoami(whoami, NULL, admin, "neo-sig");
+    json_decref(key_file);
+}
+
+/* admin.key gone but the store has its admin: a clear warning, the stack still comes up. */
+static void test_cli_dev_up_warns_when_admin_exists_without_key(void **state)
+{
+    struct dev *d = *state;
+    char key[128];
+    snprintf(key, sizeof key, "%s/admin.key", d->dir);
+    json_decref(expect_admin_key(d, key));
+    struct proc p;
+    const char *down[] = {"nsl", "dev", "down", "--state", d->dir, NULL};
+    assert_int_equal(run(&p, down), 0);
+    proc_free(&p);
+    assert_int_equal(unlink(key), 0);
+    const char *up[] = {"nsl",    "dev",   "up",           "--state", d->dir,
+                        "--http", d->http, "--background", NULL};
+    assert_int_equal(run(&p, up), 0);
+    expect_in(p.text[1], "warning: an admin account already exists");
+    assert_null(strstr(p.text[0], "admin key is in"));
+    proc_free(&p);
+    assert_int_equal(access(key, F_OK), -1);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -445,6 +683,10 @@ int main(void)
                                         dev_teardown),
         cmocka_unit_test_setup_teardown(test_cli_dev_up_reports_a_daemon_that_fails, dev_setup,
                                         dev_teardown),
+        cmocka_unit_test_setup_teardown(test_cli_dev_up_admin_key_signs_requests, dev_setup,
+                                        dev_teardown),
+        cmocka_unit_test_setup_teardown(test_cli_dev_up_warns_when_admin_exists_without_key,
+                                        dev_setup, dev_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

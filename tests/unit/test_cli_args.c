@@ -211,7 +211,7 @@ static void test_args_parses_operation_and_options(void **state)
 static void test_args_flags_win_over_environment(void **state)
 {
     (void)state;
-    struct nsl_cli_env env = {"http://env:1", "envkey"};
+    struct nsl_cli_env env = {"http://env:1", "envkey", NULL, NULL};
     const char *words[] = {"nsl", "--api-key=flagkey", "system", "health", NULL};
     struct nsl_cli_args args;
     assert_int_equal(parse(words, &env, &args, NULL), NSL_OK);
@@ -256,13 +256,45 @@ static void test_args_refuses_unknown_option_and_bad_key(void **state)
     (void)state;
     struct nsl_cli_args args;
     struct nsl_error err = {0};
-    const char *opt[] = {"nsl", "--key", "wallet.json", "system", "health", NULL};
+    const char *opt[] = {"nsl", "--wallet", "wallet.json", "system", "health", NULL};
     assert_int_equal(parse(opt, NULL, &args, &err), NSL_ERR_INVALID_REQUEST);
-    assert_non_null(strstr(err.message, "unknown option --key"));
+    assert_non_null(strstr(err.message, "unknown option --wallet"));
     const char *key[] = {"nsl", "--api-key", "a\r\nX: y", "system", "health", NULL};
     assert_int_equal(parse(key, NULL, &args, &err), NSL_ERR_INVALID_REQUEST);
     const char *novalue[] = {"nsl", "system", "health", "--url", NULL};
     assert_int_equal(parse(novalue, NULL, &args, &err), NSL_ERR_INVALID_REQUEST);
+}
+
+static void test_args_key_options_and_environment(void **state)
+{
+    (void)state;
+    struct nsl_cli_env env = {NULL, "envkey", "acct_env", "pass"};
+    struct nsl_cli_args args;
+    const char *words[] = {"nsl",     "--key",  "w.json",    "--passphrase-file", "p.txt",
+                           "account", "whoami", "--account", "acct_flag",         NULL};
+    assert_int_equal(parse(words, &env, &args, NULL), NSL_OK);
+    assert_string_equal(args.key_file, "w.json");
+    assert_string_equal(args.passphrase_file, "p.txt");
+    assert_string_equal(args.account, "acct_flag");
+    assert_string_equal(args.env_account, "acct_env");
+    assert_string_equal(args.passphrase, "pass");
+    assert_null(args.api_key); /* --key wins over NSL_API_KEY */
+    nsl_cli_args_free(&args);
+}
+
+static void test_args_refuses_key_with_api_key(void **state)
+{
+    (void)state;
+    struct nsl_cli_args args;
+    struct nsl_error err = {0};
+    const char *both[] = {"nsl", "--key", "w.json", "--api-key", "k", "system", "health", NULL};
+    assert_int_equal(parse(both, NULL, &args, &err), NSL_ERR_INVALID_REQUEST);
+    assert_non_null(strstr(err.message, "mutually exclusive"));
+    const char *account[] = {"nsl", "--account", "a", "system", "health", NULL};
+    assert_int_equal(parse(account, NULL, &args, &err), NSL_ERR_INVALID_REQUEST);
+    assert_non_null(strstr(err.message, "--account is used only with --key"));
+    const char *pass[] = {"nsl", "--passphrase-file", "p", "system", "health", NULL};
+    assert_int_equal(parse(pass, NULL, &args, &err), NSL_ERR_INVALID_REQUEST);
 }
 
 static void test_args_recognises_help_version_and_dev(void **state)
@@ -303,6 +335,8 @@ int main(void)
         cmocka_unit_test(test_args_refuses_unknown_operation_and_service),
         cmocka_unit_test(test_args_refuses_params_mixed_with_pairs),
         cmocka_unit_test(test_args_refuses_unknown_option_and_bad_key),
+        cmocka_unit_test(test_args_key_options_and_environment),
+        cmocka_unit_test(test_args_refuses_key_with_api_key),
         cmocka_unit_test(test_args_recognises_help_version_and_dev),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -97,7 +97,7 @@ static void test_rpc_print_request_shows_headers_and_body(void **state)
     char *out = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&out, &len);
-    nsl_cli_rpc_print_request(f, &ep, "k3y", "{}");
+    nsl_cli_rpc_print_request(f, &ep, "NSL-APIKEY k3y", "{}");
     fclose(f);
     assert_string_equal(out,
                         "POST /v1/rpc HTTP/1.1\nHost: localhost:9\nUser-Agent: nsl/" NSL_VERSION
