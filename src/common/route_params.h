@@ -121,4 +121,46 @@ static const struct nsl_field_spec params_wallet_setPolicy[] = {
     NSL_FIELDS_END,
 };
 
+#define NSL_SECRET_NAME_LEN  128
+#define NSL_SECRET_VALUE_MAX 65536
+
+static const struct nsl_field_spec params_secrets_put[] = {
+    {"name", NSL_FIELD_STRING, true, NSL_SECRET_NAME_LEN, 0, 0, "[A-Za-z0-9_.-/]{1,128}"},
+    {"value", NSL_FIELD_STRING, true, NSL_SECRET_VALUE_MAX, 0, 0, "the secret (up to 64 KiB)"},
+    NSL_FIELDS_END,
+};
+static const struct nsl_field_spec params_secrets_get[] = {
+    {"name", NSL_FIELD_STRING, true, NSL_SECRET_NAME_LEN, 0, 0, "the secret"},
+    {"version", NSL_FIELD_INT, false, 0, 1, 1LL << 40, "default: the latest"},
+    NSL_FIELDS_END,
+};
+static const struct nsl_field_spec params_secrets_list[] = {
+    {"after", NSL_FIELD_STRING, false, NSL_SECRET_NAME_LEN, 0, 0,
+     "the last name of the page before"},
+    {"limit", NSL_FIELD_INT, false, 0, 1, 1000, "page size (default 100)"},
+    NSL_FIELDS_END,
+};
+static const struct nsl_field_spec params_secrets_versions[] = {
+    {"name", NSL_FIELD_STRING, true, NSL_SECRET_NAME_LEN, 0, 0, "the secret"},
+    NSL_FIELDS_END,
+};
+static const struct nsl_field_spec params_secrets_delete[] = {
+    {"name", NSL_FIELD_STRING, true, NSL_SECRET_NAME_LEN, 0, 0, "the secret"},
+    NSL_FIELDS_END,
+};
+static const struct nsl_field_spec params_secrets_destroy[] = {
+    {"name", NSL_FIELD_STRING, true, NSL_SECRET_NAME_LEN, 0, 0, "the secret"},
+    NSL_FIELDS_END,
+};
+static const struct nsl_field_spec params_secrets_grant[] = {
+    {"name", NSL_FIELD_STRING, true, NSL_SECRET_NAME_LEN, 0, 0, "the secret"},
+    {"function", NSL_FIELD_STRING, true, 64, 0, 0, "one of your functions"},
+    NSL_FIELDS_END,
+};
+static const struct nsl_field_spec params_secrets_revoke[] = {
+    {"name", NSL_FIELD_STRING, true, NSL_SECRET_NAME_LEN, 0, 0, "the secret"},
+    {"function", NSL_FIELD_STRING, true, 64, 0, 0, "the function losing access"},
+    NSL_FIELDS_END,
+};
+
 #endif

@@ -1,7 +1,10 @@
 /* Secrets on the secure heap (see secret.h). */
 #include "crypto/secret.h"
 
+#include <jansson.h>
+#include <malloc.h>
 #include <openssl/crypto.h>
+#include <stdlib.h>
 #include <openssl/rand.h>
 #include <string.h>
 
@@ -81,4 +84,16 @@ void nsl_wipe(void *p, size_t len)
 int nsl_random_bytes(void *out, size_t len)
 {
     return len <= INT32_MAX && RAND_bytes(out, (int)len) == 1 ? 0 : -1;
+}
+
+static void wiping_free(void *p)
+{
+    if (p)
+        OPENSSL_cleanse(p, malloc_usable_size(p));
+    free(p);
+}
+
+void nsl_json_wipe_on_free(void)
+{
+    json_set_alloc_funcs(malloc, wiping_free);
 }

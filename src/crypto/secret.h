@@ -27,6 +27,10 @@ void nsl_secret_free(struct nsl_secret *s);
 void nsl_secret_freep(struct nsl_secret **s);
 #define NSL_AUTO_SECRET __attribute__((cleanup(nsl_secret_freep)))
 
+/* Makes jansson wipe every block it frees: parsed requests and results carry secrets (keys,
+ * passphrases, secret values) in jansson's own copies. Call once at start, before any JSON. */
+void nsl_json_wipe_on_free(void);
+
 /* Constant-time comparison; returns 1 when equal. */
 int nsl_equal_ct(const void *a, const void *b, size_t len);
 /* Wipes len bytes so the compiler cannot elide it. */

@@ -42,6 +42,7 @@ struct enclave_config {
     int64_t rate_burst;
     int64_t replay_cache_size;
     char *require_sealed;
+    int64_t max_secrets;
 };
 
 #define OPT(name, type, field, def, min, max, help)                                                \
@@ -87,6 +88,8 @@ static const struct nsl_option options[] = {
     OPT("require-sealed", NSL_OPT_STRING, require_sealed, "auto", 0, 0,
         "refuse sensitive operations (wallet import/export, secrets) sent in the clear: "
         "true, false, or auto (true in nitro mode, false in sim mode)"),
+    OPT("max-secrets-per-account", NSL_OPT_INT, max_secrets, "1000", 1, 1000000,
+        "secrets one account may hold"),
     NSL_OPTIONS_END,
 };
 
@@ -173,6 +176,7 @@ static int serve(const struct enclave_config *cfg, struct nsl_enclave_ctx *ctx,
         .workers = (uint32_t)cfg->workers,
     };
     ctx->auth_window_sec = cfg->auth_window_sec;
+    ctx->max_secrets = cfg->max_secrets;
     ctx->accounts = nsl_records_new("accounts");
     ctx->audit = nsl_audit_new();
     ctx->replay = nsl_replay_cache_new((size_t)cfg->replay_cache_size);
@@ -211,6 +215,7 @@ static int serve(const struct enclave_config *cfg, struct nsl_enclave_ctx *ctx,
 
 int main(int argc, char **argv)
 {
+    nsl_json_wipe_on_free(); /* requests carry secrets through jansson's own buffers */
     struct enclave_config cfg = {0};
     enum nsl_options_result parsed = nsl_options_parse(&spec, &cfg, argc, argv, NULL);
     if (parsed != NSL_OPTIONS_OK) {

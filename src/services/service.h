@@ -34,6 +34,7 @@ struct nsl_enclave_ctx {
     struct nsl_wallet_keys *wallet;  /* wallet keys and their cache */
     struct nsl_identity *identity;   /* HPKE key, signing key, attestation provider */
     bool require_sealed;             /* sensitive operations must arrive sealed */
+    int64_t max_secrets;             /* per account */
     int64_t auth_window_sec;         /* neo-sig timestamp tolerance (±) */
     /* Requests answered per route and per error code, for system.metrics. */
     uint64_t route_calls[64];

@@ -179,6 +179,12 @@ static void test_sealed_import_opens_and_clear_secrets_are_refused(void **state)
     nsl_client_expect_error(
         nsl_client_apikey(&client, user_key, "wallet", "import", "{\"wif\":\"" VECTOR_WIF "\"}"),
         "INVALID_REQUEST");
+    json_t *clear = nsl_client_apikey(&client, user_key, "secrets", "put",
+                                      "{\"name\":\"db\",\"value\":\"hunter2\"}");
+    assert_non_null(
+        strstr(json_string_value(json_object_get(json_object_get(clear, "error"), "message")),
+               "must be sealed"));
+    nsl_client_expect_error(clear, "INVALID_REQUEST");
     json_t *reply = sealed_call(
         "import", seal("{\"wif\":\"" VECTOR_WIF "\",\"exportable\":true}", "wallet.import"));
     assert_string_equal(json_string_value(json_object_get(nsl_client_result(reply), "address")),
