@@ -91,42 +91,6 @@ static double run_workers(int n, void *(*fn)(void *), double seconds)
     return (double)total / elapsed;
 }
 
-/* Raw SQLite in the parent's configuration: writes per second with `per_txn` writes in each
- * transaction, for `seconds`. */
-static double raw_sqlite_writes(const char *dir, int per_txn, double seconds)
-{
-    char path[300];
-    snprintf(path, sizeof path, "%s/raw-%d.db", dir, per_txn);
-    sqlite3 *db;
-    sqlite3_open(path, &db);
-    sqlite3_exec(db,
-                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; CREATE TABLE blobs(ns TEXT,"
-                 " key TEXT, version INTEGER, value BLOB, PRIMARY KEY(ns, key))",
-                 NULL, NULL, NULL);
-    sqlite3_stmt *st;
-    sqlite3_prepare_v2(db, "INSERT INTO blobs VALUES('bench', ?1, 1, ?2)", -1, &st, NULL);
-    char value[VALUE_LEN + 29];
-    memset(value, 'v', sizeof value);
-    long n = 0;
-    double start = now_s(), stop = start + seconds;
-    while (now_s() < stop) {
-        sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
-        for (int i = 0; i < per_txn; i++, n++) {
-            char key[32];
-            snprintf(key, sizeof key, "k%09ld", n);
-            sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
-            sqlite3_bind_blob(st, 2, value, sizeof value, SQLITE_STATIC);
-            sqlite3_step(st);
-            sqlite3_reset(st);
-        }
-        sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-    }
-    double rate = (double)n / (now_s() - start);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return rate;
-}
-
 static double raw_sqlite_reads(const char *dir, double seconds)
 {
     char path[300];
@@ -189,8 +153,8 @@ int main(int argc, char **argv)
 
     double writes = run_workers(WRITERS, writer_main, seconds);
     double reads = run_workers(READERS, reader_main, seconds);
-    double raw_one = raw_sqlite_writes(stack.dir, 1, seconds);
-    double raw_many = raw_sqlite_writes(stack.dir, 1000, seconds);
+    double raw_one = nsl_sqlite_raw_writes(stack.dir, 1, VALUE_LEN + 29, seconds);
+    double raw_many = nsl_sqlite_raw_writes(stack.dir, 1000, VALUE_LEN + 29, seconds);
     double raw_reads = raw_sqlite_reads(stack.dir, seconds);
 
     printf("%-52s %12s %12s %9s  %s\n", "figure", "ours", "reference", "ratio", "unit");

@@ -247,7 +247,9 @@ nsl_err nsl_cli_params_from_json(const struct nsl_field_spec *schema, const char
 /* The command line before the operation's schema is applied. */
 struct command_line {
     const char *url, *api_key, *params_text, *key_file, *passphrase_file, *account;
-    bool json, print_request, help, version;
+    bool json, print_request, help, version, seal, no_seal, allow_simulated, allow_debug;
+    const char *pcrs[NSL_CLI_MAX_PCR_OPTIONS];
+    size_t npcrs;
     const char **positional;
     size_t npositional;
 };
@@ -262,7 +264,12 @@ enum option_id {
     OPT_JSON,
     OPT_PRINT_REQUEST,
     OPT_HELP,
-    OPT_VERSION
+    OPT_VERSION,
+    OPT_SEAL,
+    OPT_NO_SEAL,
+    OPT_ALLOW_SIMULATED,
+    OPT_ALLOW_DEBUG,
+    OPT_PCR
 };
 
 static const struct {
@@ -270,14 +277,42 @@ static const struct {
     enum option_id id;
     bool takes_value;
 } cli_options[] = {
-    {"url", OPT_URL, true},         {"api-key", OPT_API_KEY, true},
-    {"key", OPT_KEY, true},         {"passphrase-file", OPT_PASSPHRASE_FILE, true},
-    {"account", OPT_ACCOUNT, true}, {"params", OPT_PARAMS, true},
-    {"json", OPT_JSON, false},      {"print-request", OPT_PRINT_REQUEST, false},
-    {"help", OPT_HELP, false},      {"version", OPT_VERSION, false},
+    {"url", OPT_URL, true},
+    {"api-key", OPT_API_KEY, true},
+    {"key", OPT_KEY, true},
+    {"passphrase-file", OPT_PASSPHRASE_FILE, true},
+    {"account", OPT_ACCOUNT, true},
+    {"params", OPT_PARAMS, true},
+    {"json", OPT_JSON, false},
+    {"print-request", OPT_PRINT_REQUEST, false},
+    {"help", OPT_HELP, false},
+    {"version", OPT_VERSION, false},
+    {"seal", OPT_SEAL, false},
+    {"no-seal", OPT_NO_SEAL, false},
+    {"pcr", OPT_PCR, true},
+    {"allow-simulated", OPT_ALLOW_SIMULATED, false},
+    {"allow-debug", OPT_ALLOW_DEBUG, false},
 };
 
-static nsl_err set_option(struct command_line *cl, enum option_id id, const char *value)
+/* The sealing options; --pcr is syntax-checked where the policy is built (cli/seal.c). */
+static nsl_err set_seal_option(struct command_line *cl, enum option_id id, const char *value,
+                               struct nsl_error *err)
+{
+    if (id == OPT_PCR) {
+        if (cl->npcrs == NSL_CLI_MAX_PCR_OPTIONS)
+            return nsl_fail(err, NSL_ERR_INVALID_REQUEST, "at most %d --pcr options",
+                            NSL_CLI_MAX_PCR_OPTIONS);
+        cl->pcrs[cl->npcrs++] = value;
+    }
+    cl->seal |= id == OPT_SEAL;
+    cl->no_seal |= id == OPT_NO_SEAL;
+    cl->allow_simulated |= id == OPT_ALLOW_SIMULATED;
+    cl->allow_debug |= id == OPT_ALLOW_DEBUG;
+    return NSL_OK;
+}
+
+static nsl_err set_option(struct command_line *cl, enum option_id id, const char *value,
+                          struct nsl_error *err)
 {
     switch (id) {
     case OPT_URL:
@@ -310,6 +345,12 @@ static nsl_err set_option(struct command_line *cl, enum option_id id, const char
     case OPT_VERSION:
         cl->version = true;
         break;
+    case OPT_SEAL:
+    case OPT_NO_SEAL:
+    case OPT_ALLOW_SIMULATED:
+    case OPT_ALLOW_DEBUG:
+    case OPT_PCR:
+        return set_seal_option(cl, id, value, err);
     }
     return NSL_OK;
 }
@@ -320,7 +361,7 @@ static nsl_err parse_option(int argc, char **argv, int *i, struct command_line *
 {
     const char *arg = argv[*i];
     if (strcmp(arg, "-h") == 0)
-        return set_option(cl, OPT_HELP, NULL);
+        return set_option(cl, OPT_HELP, NULL, err);
     const char *name = arg + 2, *eq = strchr(name, '=');
     size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
     for (size_t k = 0; k < sizeof cli_options / sizeof cli_options[0]; k++) {
@@ -330,14 +371,14 @@ static nsl_err parse_option(int argc, char **argv, int *i, struct command_line *
             if (eq)
                 return nsl_fail(err, NSL_ERR_INVALID_REQUEST, "option --%s takes no value",
                                 cli_options[k].name);
-            return set_option(cl, cli_options[k].id, NULL);
+            return set_option(cl, cli_options[k].id, NULL, err);
         }
         if (eq)
-            return set_option(cl, cli_options[k].id, eq + 1);
+            return set_option(cl, cli_options[k].id, eq + 1, err);
         if (*i + 1 >= argc)
             return nsl_fail(err, NSL_ERR_INVALID_REQUEST, "option --%s needs a value",
                             cli_options[k].name);
-        return set_option(cl, cli_options[k].id, argv[++*i]);
+        return set_option(cl, cli_options[k].id, argv[++*i], err);
     }
     return nsl_fail(err, NSL_ERR_INVALID_REQUEST, "unknown option --%.*s (see nsl --help)",
                     (int)(nlen > 64 ? 64 : nlen), name);
@@ -422,6 +463,8 @@ static nsl_err build_request(const struct command_line *cl, struct nsl_cli_args 
         return NSL_OK;
     }
     NSL_TRY(choose_scheme(cl, args, err));
+    if (cl->seal && cl->no_seal)
+        return nsl_fail(err, NSL_ERR_INVALID_REQUEST, "--seal and --no-seal contradict each other");
     const struct nsl_field_spec *schema = nsl_routes[args->route].params;
     if (cl->params_text && cl->npositional > 2)
         return nsl_fail(
@@ -460,6 +503,13 @@ nsl_err nsl_cli_args_parse(int argc, char **argv, const struct nsl_cli_env *env,
     args->env_account = first_set(NULL, env ? env->account : NULL, NULL);
     args->json = cl.json;
     args->print_request = cl.print_request;
+    args->seal = cl.no_seal ? NSL_CLI_SEAL_NEVER
+                 : cl.seal  ? NSL_CLI_SEAL_ALWAYS
+                            : NSL_CLI_SEAL_AUTO;
+    args->allow_simulated = cl.allow_simulated;
+    args->allow_debug = cl.allow_debug;
+    args->npcrs = cl.npcrs;
+    memcpy(args->pcrs, cl.pcrs, sizeof args->pcrs);
     if (rc != NSL_OK) {
         /* keep the flags seen so far: --json still shapes how the refusal is printed */
     } else if (dev_next >= 0) {

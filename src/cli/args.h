@@ -14,6 +14,8 @@
 #define NSL_CLI_DEFAULT_URL "http://127.0.0.1:8080"
 /* Largest value read from @FILE / @- (the enclave refuses frames above 1 MiB anyway). */
 #define NSL_CLI_MAX_VALUE_FILE (8u << 20)
+/* Most --pcr options (one per PCR index). */
+#define NSL_CLI_MAX_PCR_OPTIONS 32
 
 enum nsl_cli_action {
     NSL_CLI_RPC,     /* send (or print) one request */
@@ -21,6 +23,13 @@ enum nsl_cli_action {
     NSL_CLI_OP_HELP, /* nsl <service> <operation> --help */
     NSL_CLI_VERSION,
     NSL_CLI_DEV, /* nsl dev ...: argv[next..] belong to the dev stack */
+};
+
+/* When params are sealed to the attested enclave (cli/seal.h). */
+enum nsl_cli_seal_mode {
+    NSL_CLI_SEAL_AUTO,   /* the operations the routes table marks sensitive */
+    NSL_CLI_SEAL_ALWAYS, /* --seal: every operation */
+    NSL_CLI_SEAL_NEVER,  /* --no-seal: none (debugging; the enclave may refuse) */
 };
 
 /* What the environment offers; flags win over it. */
@@ -44,6 +53,13 @@ struct nsl_cli_args {
     const char *env_account;
     bool json;
     bool print_request;
+    /* Sealing and the attestation policy's flags; NSL_ALLOW_SIMULATED and NSL_PCRS are read by
+     * cli/seal.c's caller. pcrs are the --pcr N=HEX values as given, borrowed. */
+    enum nsl_cli_seal_mode seal;
+    bool allow_simulated;
+    bool allow_debug;
+    const char *pcrs[NSL_CLI_MAX_PCR_OPTIONS];
+    size_t npcrs;
     size_t route;   /* index into nsl_routes (RPC, OP_HELP) */
     json_t *params; /* RPC: the checked params object; owned */
     int next;       /* DEV: index in argv of the word after "dev" */

@@ -367,6 +367,9 @@ static void print_ready(const struct stack *st)
         printf("  %s --url %s --key %s/%s account whoami\n", st->nsl, st->api, st->dir,
                NSL_CLI_ADMIN_KEY_FILE);
     printf("  curl -s %s/metrics | head\n", st->api);
+    printf("\nSensitive commands (wallet import, wallet export, ...) verify the enclave's "
+           "attestation\nfirst; this stack's is simulated, so add --allow-simulated (or set "
+           "NSL_ALLOW_SIMULATED=1).\n");
     if (st->opts->background)
         printf("  %s dev down --state %s\n", st->nsl, st->dir);
     else

@@ -27,7 +27,18 @@ static const char usage[] =
     "  --params JSON      the whole params object instead of key=value pairs\n"
     "  --print-request    print the HTTP request instead of sending it (shows the API key\n"
     "                     or the signature, never a private key)\n"
+    "  --allow-simulated  trust a simulated attestation document (dev stack only; env\n"
+    "                     NSL_ALLOW_SIMULATED=1)\n"
+    "  --allow-debug      trust a debug-mode Nitro enclave (PCR0 zero; never in production)\n"
+    "  --pcr N=HEX        the enclave's PCR N must equal HEX; repeatable (env NSL_PCRS=\n"
+    "                     \"0=HEX,1=HEX,2=HEX\")\n"
+    "  --seal             seal the params to the attested enclave for any operation\n"
+    "  --no-seal          send even sensitive params in the clear (debugging only)\n"
     "  --help, --version\n"
+    "\n"
+    "Sensitive operations (wallet.import, wallet.export, ...) are sealed end to end: nsl\n"
+    "fetches and verifies the enclave's attestation document first (see --pcr) and refuses\n"
+    "to send anything if it does not verify.\n"
     "\n"
     "key=value pairs are typed by the operation's schema (see nsl <service> <operation>\n"
     "--help): digits and strings stay text, integers and booleans become JSON numbers and\n"
@@ -77,7 +88,11 @@ void nsl_cli_help_print_operation(FILE *out, size_t route)
     fprintf(out, "Usage: nsl [OPTIONS] %s %s", r->service, r->operation);
     fprintf(out, "%s\n\n%s\n", r->params[0].name ? " [key=value ... | --params JSON]" : "",
             r->summary);
-    fprintf(out, "Permission: %s\n\n", r->permission ? r->permission : "none (public)");
+    fprintf(out, "Permission: %s\n", r->permission ? r->permission : "none (public)");
+    if (r->flags & (NSL_ROUTE_SEALED_PARAMS | NSL_ROUTE_SEALED_RESULT))
+        fputs("Sealed: params and result travel sealed to the attested enclave (see nsl --help)\n",
+              out);
+    fputc('\n', out);
     if (!r->params[0].name) {
         fputs("Parameters: none\n", out);
         return;

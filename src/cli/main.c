@@ -2,7 +2,6 @@
  * call to the parent's API (docs/cli.md). Exit status: 0 success, 1 the call failed, 2 refused
  * locally before anything was sent. */
 #include <curl/curl.h>
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -15,6 +14,7 @@
 #include "cli/neo_cmd.h"
 #include "cli/output.h"
 #include "cli/rpc.h"
+#include "cli/seal.h"
 #include "common/routes.h"
 #include "crypto/secret.h"
 
@@ -51,9 +51,9 @@ static int show_reply(const struct nsl_cli_args *args, const struct nsl_cli_repl
 }
 
 /* The Authorization header's value (NULL: none): the API key as it is, or a neo-sig signature
- * of this request made now with the key from --key. */
+ * of this request's params (sealed or not, as sent) made now with the key from --key. */
 static nsl_err authorization(const struct nsl_cli_args *args, const struct nsl_route *r,
-                             char **value, struct nsl_error *err)
+                             const json_t *params, char **value, struct nsl_error *err)
 {
     *value = NULL;
     if (args->api_key) {
@@ -67,14 +67,14 @@ static nsl_err authorization(const struct nsl_cli_args *args, const struct nsl_r
                                      args->account, args->env_account};
     struct nsl_cli_signer signer;
     NSL_TRY(nsl_cli_signer_load(&src, &signer, err));
-    nsl_err rc = nsl_cli_signer_authorization(&signer, r->service, r->operation, args->params,
+    nsl_err rc = nsl_cli_signer_authorization(&signer, r->service, r->operation, params,
                                               (int64_t)time(NULL), value, err);
     nsl_cli_signer_free(&signer);
     return rc;
 }
 
 static int send_request(const struct nsl_cli_args *args, const struct nsl_cli_endpoint *ep,
-                        const char *auth, const char *body)
+                        const struct nsl_cli_sealing *sealing, const char *auth, const char *body)
 {
     struct nsl_error err = {NSL_ERR_INTERNAL, "out of memory"};
     if (args->print_request) {
@@ -84,29 +84,63 @@ static int send_request(const struct nsl_cli_args *args, const struct nsl_cli_en
     struct nsl_cli_reply reply;
     if (nsl_cli_rpc_call(ep, auth, body, &reply) != NSL_OK)
         return report(args, &err, EXIT_FAILED);
-    int status = show_reply(args, &reply);
+    int status = nsl_cli_seal_reply(sealing, &nsl_routes[args->route], &reply, &err) == NSL_OK
+                     ? show_reply(args, &reply)
+                     : report(args, &err, EXIT_FAILED);
     nsl_cli_reply_free(&reply);
+    return status;
+}
+
+/* Sensitive operations (and any with --seal) go sealed to the attested enclave: a bad policy is
+ * refused locally (2); an enclave that does not attest gets nothing (1). -1: carry on. */
+static int seal_params(const struct nsl_cli_args *args, const struct nsl_cli_endpoint *ep,
+                       struct nsl_cli_sealing *sealing)
+{
+    const struct nsl_route *r = &nsl_routes[args->route];
+    struct nsl_attest_policy policy;
+    struct nsl_error err = {0};
+    if (!nsl_cli_seal_wanted(r, args->seal))
+        return -1;
+    nsl_secure_heap_init(1 << 20); /* for the reply key */
+    if (nsl_cli_seal_policy(args, getenv("NSL_ALLOW_SIMULATED"), getenv("NSL_PCRS"), &policy,
+                            &err) != NSL_OK)
+        return report(args, &err, EXIT_REFUSED);
+    if (nsl_cli_seal_request(ep, &policy, r, args->params, sealing, &err) != NSL_OK)
+        return report(args, &err, EXIT_FAILED);
+    return -1;
+}
+
+static int sign_and_send(const struct nsl_cli_args *args, const struct nsl_cli_endpoint *ep,
+                         const struct nsl_cli_sealing *sealing)
+{
+    const struct nsl_route *r = &nsl_routes[args->route];
+    /* Signed over the params as the body carries them: sealed or not. */
+    const json_t *params = sealing->params ? sealing->params : args->params;
+    struct nsl_error err = {0};
+    char *auth = NULL, *body = NULL;
+    int status;
+    if (authorization(args, r, params, &auth, &err) != NSL_OK)
+        status = report(args, &err, err.code == NSL_ERR_INTERNAL ? EXIT_FAILED : EXIT_REFUSED);
+    else if (!(body = nsl_cli_rpc_body(r->service, r->operation, params)))
+        status = report(args, &(struct nsl_error){NSL_ERR_INTERNAL, "out of memory"}, EXIT_FAILED);
+    else
+        status = send_request(args, ep, sealing, auth, body);
+    free(body);
+    nsl_cli_header_free(auth);
     return status;
 }
 
 static int run_rpc(const struct nsl_cli_args *args)
 {
-    const struct nsl_route *r = &nsl_routes[args->route];
     struct nsl_cli_endpoint ep;
     struct nsl_error err = {0};
     if (nsl_cli_endpoint_init(args->url, &ep, &err) != NSL_OK)
         return report(args, &err, err.code == NSL_ERR_INTERNAL ? EXIT_FAILED : EXIT_REFUSED);
-    /* Signed over args->params, which is also what the body carries. */
-    char *auth = NULL, *body = NULL;
-    int status;
-    if (authorization(args, r, &auth, &err) != NSL_OK)
-        status = report(args, &err, err.code == NSL_ERR_INTERNAL ? EXIT_FAILED : EXIT_REFUSED);
-    else if (!(body = nsl_cli_rpc_body(r->service, r->operation, args->params)))
-        status = report(args, &(struct nsl_error){NSL_ERR_INTERNAL, "out of memory"}, EXIT_FAILED);
-    else
-        status = send_request(args, &ep, auth, body);
-    free(body);
-    nsl_cli_header_free(auth);
+    struct nsl_cli_sealing sealing = {0};
+    int status = seal_params(args, &ep, &sealing);
+    if (status < 0)
+        status = sign_and_send(args, &ep, &sealing);
+    nsl_cli_sealing_free(&sealing);
     nsl_cli_endpoint_free(&ep);
     return status;
 }
@@ -145,18 +179,9 @@ static int run(int argc, char **argv)
     return status;
 }
 
-/* jansson keeps its own copies of what it parses (a key file's WIF, a result's API key): wipe
- * every block it frees. */
-static void wiping_free(void *p)
-{
-    if (p)
-        nsl_wipe(p, malloc_usable_size(p));
-    free(p);
-}
-
 int main(int argc, char **argv)
 {
-    json_set_alloc_funcs(malloc, wiping_free);
+    nsl_json_wipe_on_free(); /* key files, WIFs and results pass through jansson */
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         fprintf(stderr, "error: INTERNAL: cannot initialise libcurl\n");
         return EXIT_FAILED;

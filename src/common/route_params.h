@@ -163,4 +163,96 @@ static const struct nsl_field_spec params_secrets_revoke[] = {
     NSL_FIELDS_END,
 };
 
+static const struct nsl_field_spec params_function_deploy[] = {
+    {"name", NSL_FIELD_STRING, true, 64, 0, 0, "[A-Za-z0-9_.-]{1,64}"},
+    {"source", NSL_FIELD_STRING, true, 256 << 10, 0, 0, "JavaScript defining main(args)"},
+    {"secrets", NSL_FIELD_ARRAY, false, 32, 0, 0,
+     "secret names it may read (each must be granted)"},
+    {"limits", NSL_FIELD_OBJECT, false, 5, 0, 0,
+     "timeMs (1000, max 10000), memoryBytes (16 MiB, max 128 MiB), resultBytes, logBytes (64 "
+     "KiB), httpRequests (5)"},
+    NSL_FIELDS_END,
+};
+static const struct nsl_field_spec params_function_get[] = {
+    {"name", NSL_FIELD_STRING, true, 64, 0, 0, "the function"},
+    NSL_FIELDS_END,
+};
+static const struct nsl_field_spec params_function_list[] = {NSL_FIELDS_END};
+static const struct nsl_field_spec params_function_delete[] = {
+    {"name", NSL_FIELD_STRING, true, 64, 0, 0, "the function"},
+    NSL_FIELDS_END,
+};
+static const struct nsl_field_spec params_function_invoke[] = {
+    {"name", NSL_FIELD_STRING, true, 64, 0, 0, "the function"},
+    {"args", NSL_FIELD_ANY, false, 0, 0, 0, "passed to main(args)"},
+    NSL_FIELDS_END,
+};
+static const struct nsl_field_spec params_function_schedule[] = {
+    {"name", NSL_FIELD_STRING, true, 64, 0, 0, "the function"},
+    {"intervalSec", NSL_FIELD_INT, true, 0, 1, 86400 * 30, "seconds between runs"},
+    {"args", NSL_FIELD_ANY, false, 0, 0, 0, "passed to main(args)"},
+    NSL_FIELDS_END,
+};
+static const struct nsl_field_spec params_function_unschedule[] = {
+    {"name", NSL_FIELD_STRING, true, 64, 0, 0, "the function"},
+    NSL_FIELDS_END,
+};
+static const struct nsl_field_spec params_function_runs[] = {
+    {"name", NSL_FIELD_STRING, true, 64, 0, 0, "the function"},
+    {"limit", NSL_FIELD_INT, false, 0, 1, 100, "runs to return (default 20)"},
+    NSL_FIELDS_END,
+};
+
+#define NSL_AMOUNT_DIGITS 19 /* datoshi as digits; the gas bank caps amounts at 2^62 */
+
+static const struct nsl_field_spec params_gasbank_bankAddress[] = {NSL_FIELDS_END};
+static const struct nsl_field_spec params_gasbank_deposit[] = {
+    {"accountId", NSL_FIELD_STRING, true, NSL_ACCOUNT_ID_LEN, 0, 0, "the account to credit"},
+    {"amount", NSL_FIELD_DIGITS, true, NSL_AMOUNT_DIGITS, 0, 0, "datoshi (10^-8 GAS), > 0"},
+    {"txHash", NSL_FIELD_STRING, true, 66, 0, 0, "the on-chain deposit's hash (idempotency key)"},
+    NSL_FIELDS_END,
+};
+static const struct nsl_field_spec params_gasbank_balance[] = {
+    {"accountId", NSL_FIELD_STRING, false, NSL_ACCOUNT_ID_LEN, 0, 0, "default: your own"},
+    NSL_FIELDS_END,
+};
+static const struct nsl_field_spec params_gasbank_reserve[] = {
+    {"amount", NSL_FIELD_DIGITS, true, NSL_AMOUNT_DIGITS, 0, 0, "datoshi to hold, > 0"},
+    {"reference", NSL_FIELD_STRING, true, 128, 0, 0, "what the reservation is for"},
+    {"ttlSec", NSL_FIELD_INT, false, 0, 1, 86400, "seconds until released (default 300)"},
+    NSL_FIELDS_END,
+};
+static const struct nsl_field_spec params_gasbank_settle[] = {
+    {"reservationId", NSL_FIELD_STRING, true, 32, 0, 0, "from reserve"},
+    {"amount", NSL_FIELD_DIGITS, true, NSL_AMOUNT_DIGITS, 0, 0, "datoshi to charge (<= held)"},
+    NSL_FIELDS_END,
+};
+static const struct nsl_field_spec params_gasbank_release[] = {
+    {"reservationId", NSL_FIELD_STRING, true, 32, 0, 0, "from reserve"},
+    NSL_FIELDS_END,
+};
+static const struct nsl_field_spec params_gasbank_withdraw[] = {
+    {"amount", NSL_FIELD_DIGITS, true, NSL_AMOUNT_DIGITS, 0, 0, "datoshi to send, > 0"},
+    {"toAddress", NSL_FIELD_STRING, true, 34, 0, 0, "Neo N3 address receiving the GAS"},
+    {"network", NSL_FIELD_INT, true, 0, 0, 4294967295LL, "network magic (MainNet 860833102)"},
+    {"idempotencyKey", NSL_FIELD_STRING, true, 64, 0, 0, "[A-Za-z0-9_.-]: same key, same tx"},
+    {"validUntilBlock", NSL_FIELD_INT, false, 0, 1, 4294967295LL,
+     "last block the tx is valid for (default 5760: give height + up to 5760)"},
+    NSL_FIELDS_END,
+};
+static const struct nsl_field_spec params_gasbank_sponsorTransaction[] = {
+    {"transaction", NSL_FIELD_HEX, true, 102400, 0, 0, "first signer: the bank, scope None"},
+    {"network", NSL_FIELD_INT, true, 0, 0, 4294967295LL, "network magic (MainNet 860833102)"},
+    {"maxFee", NSL_FIELD_DIGITS, false, NSL_AMOUNT_DIGITS, 0, 0,
+     "refuse when systemFee + networkFee is above (datoshi)"},
+    NSL_FIELDS_END,
+};
+static const struct nsl_field_spec params_gasbank_history[] = {
+    {"accountId", NSL_FIELD_STRING, false, NSL_ACCOUNT_ID_LEN, 0, 0, "default: your own"},
+    {"limit", NSL_FIELD_INT, false, 0, 1, 1000, "page size (default 50)"},
+    {"cursor", NSL_FIELD_DIGITS, false, NSL_AMOUNT_DIGITS, 0, 0, "from the page before"},
+    NSL_FIELDS_END,
+};
+static const struct nsl_field_spec params_gasbank_audit[] = {NSL_FIELDS_END};
+
 #endif

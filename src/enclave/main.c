@@ -19,6 +19,8 @@
 #include "enclave/replay_cache.h"
 #include "enclave/server.h"
 #include "enclave/storage.h"
+#include "sandbox/sandbox.h"
+#include "services/function_schedule.h"
 #include "services/audit.h"
 #include "services/records.h"
 #include "services/wallet_keys.h"
@@ -43,6 +45,7 @@ struct enclave_config {
     int64_t replay_cache_size;
     char *require_sealed;
     int64_t max_secrets;
+    int64_t function_workers;
 };
 
 #define OPT(name, type, field, def, min, max, help)                                                \
@@ -90,6 +93,8 @@ static const struct nsl_option options[] = {
         "true, false, or auto (true in nitro mode, false in sim mode)"),
     OPT("max-secrets-per-account", NSL_OPT_INT, max_secrets, "1000", 1, 1000000,
         "secrets one account may hold"),
+    OPT("function-workers", NSL_OPT_INT, function_workers, "2", 0, 64,
+        "sandbox worker processes for user functions (0: no function service)"),
     NSL_OPTIONS_END,
 };
 
@@ -192,11 +197,13 @@ static int serve(const struct enclave_config *cfg, struct nsl_enclave_ctx *ctx,
         return 1;
     }
     ctx->host = nsl_hostchan_start(&host_url, (size_t)cfg->host_max_frame);
+    ctx->scheduler = ctx->sandbox ? nsl_scheduler_start(ctx) : NULL;
     ctx->storage =
         ctx->host ? nsl_storage_start(ctx->host, provider, (int)cfg->store_timeout_ms) : NULL;
     struct nsl_server *srv = ctx->storage ? nsl_server_create(&scfg, fd, ctx) : NULL;
     if (!srv) {
         nsl_log(NSL_LOG_ERROR, "start_failed", "reason", "out of memory or descriptors", NULL);
+        nsl_scheduler_stop(ctx->scheduler);
         nsl_storage_stop(ctx->storage);
         nsl_hostchan_stop(ctx->host);
         return 1;
@@ -207,6 +214,7 @@ static int serve(const struct enclave_config *cfg, struct nsl_enclave_ctx *ctx,
     int rc = nsl_server_run(srv);
     running = NULL;
     nsl_server_destroy(srv);
+    nsl_scheduler_stop(ctx->scheduler);
     nsl_storage_stop(ctx->storage);
     nsl_hostchan_stop(ctx->host);
     nsl_log(NSL_LOG_INFO, "stopped", NULL);
@@ -245,6 +253,11 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    /* Function workers come from a process forked now: single-threaded, holding no secret. */
+    struct nsl_error sandbox_err = {0};
+    if (cfg.function_workers > 0 &&
+        nsl_sandbox_start((unsigned)cfg.function_workers, &ctx.sandbox, &sandbox_err) != NSL_OK)
+        nsl_log(NSL_LOG_ERROR, "sandbox_unavailable", "reason", sandbox_err.message, NULL);
     if (nsl_secure_heap_init(1 << 20) != 0)
         nsl_log(NSL_LOG_WARN, "secure_heap_unavailable", "msg",
                 "secrets fall back to the normal heap (still wiped on free)", NULL);
@@ -255,6 +268,7 @@ int main(int argc, char **argv)
     nsl_rate_limit_free(ctx.rate);
     nsl_wallet_keys_free(ctx.wallet);
     nsl_identity_free(ctx.identity);
+    nsl_sandbox_stop(ctx.sandbox);
     nsl_options_free(&spec, &cfg);
     return rc;
 }

@@ -11,6 +11,7 @@
 
 #include "common/json.h"
 #include "enclave/storage.h"
+#include "services/secrets.h"
 #include "services/service.h"
 
 #define NS           "secrets"
@@ -436,4 +437,27 @@ nsl_err nsl_secrets_grant(struct nsl_call *call)
 nsl_err nsl_secrets_revoke(struct nsl_call *call)
 {
     return change_grant(call, false);
+}
+
+nsl_err nsl_secrets_read_granted(struct nsl_store *st, const char *account, const char *name,
+                                 const char *function, struct nsl_secret **value,
+                                 struct nsl_error *err)
+{
+    struct nsl_call call = {0};
+    struct meta m;
+    snprintf(call.caller.account_id, sizeof call.caller.account_id, "%s", account);
+    if (!name_valid(name) || load_live(&call, st, name, &m) != NSL_OK)
+        return nsl_fail(err, NSL_ERR_NOT_FOUND, "secret %s is not granted to this function", name);
+    bool granted = false;
+    size_t i;
+    json_t *g;
+    json_array_foreach(json_object_get(m.record, "grants"), i, g) granted |=
+        strcmp(json_string_value(g) ?: "", function) == 0;
+    char key[300];
+    value_key(&call, name, (uint64_t)nsl_json_int(m.record, "latest", 0), key, sizeof key);
+    json_decref(m.record);
+    if (!granted)
+        return nsl_fail(err, NSL_ERR_NOT_FOUND, "secret %s is not granted to this function", name);
+    uint64_t version;
+    return nsl_store_get(st, NS, key, value, &version, err);
 }

@@ -18,6 +18,8 @@ struct nsl_replay_cache;
 struct nsl_rate_limit;
 struct nsl_wallet_keys;
 struct nsl_identity;
+struct nsl_sandbox;
+struct nsl_scheduler;
 struct nsl_identity;
 
 /* State shared by every service; built by the enclave's main and read-only afterwards except
@@ -35,6 +37,8 @@ struct nsl_enclave_ctx {
     struct nsl_identity *identity;   /* HPKE key, signing key, attestation provider */
     bool require_sealed;             /* sensitive operations must arrive sealed */
     int64_t max_secrets;             /* per account */
+    struct nsl_sandbox *sandbox;     /* function workers (forked before any secret) */
+    struct nsl_scheduler *scheduler; /* scheduled functions */
     int64_t auth_window_sec;         /* neo-sig timestamp tolerance (±) */
     /* Requests answered per route and per error code, for system.metrics. */
     uint64_t route_calls[64];

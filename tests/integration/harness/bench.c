@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -262,4 +263,42 @@ double nsl_openssl_ecdsa_sign_rate(int seconds)
     }
     pclose(p);
     return sign_rate;
+}
+
+double nsl_sqlite_raw_writes(const char *dir, int per_txn, size_t value_len, double seconds)
+{
+    char path[300];
+    snprintf(path, sizeof path, "%s/raw-%d.db", dir, per_txn);
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    char *value = malloc(value_len);
+    if (!value || sqlite3_open(path, &db) != SQLITE_OK) {
+        free(value);
+        return -1;
+    }
+    sqlite3_exec(db,
+                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; CREATE TABLE blobs(ns TEXT,"
+                 " key TEXT, version INTEGER, value BLOB, PRIMARY KEY(ns, key))",
+                 NULL, NULL, NULL);
+    sqlite3_prepare_v2(db, "INSERT INTO blobs VALUES('bench', ?1, 1, ?2)", -1, &st, NULL);
+    memset(value, 'v', value_len);
+    long n = 0;
+    double start = now_s(), stop = start + seconds;
+    while (now_s() < stop) {
+        sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+        for (int i = 0; i < per_txn; i++, n++) {
+            char key[32];
+            snprintf(key, sizeof key, "k%09ld", n);
+            sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
+            sqlite3_bind_blob(st, 2, value, (int)value_len, SQLITE_STATIC);
+            sqlite3_step(st);
+            sqlite3_reset(st);
+        }
+        sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    }
+    double rate = (double)n / (now_s() - start);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    free(value);
+    return rate;
 }

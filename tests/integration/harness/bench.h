@@ -33,6 +33,11 @@ double nsl_openssl_ecdsa_sign_rate(int seconds);
  * or -1 when Redis is not installed. */
 double nsl_redis_ping_rps(int clients, int requests);
 
+/* Raw SQLite in the parent's configuration (WAL, synchronous=FULL, the blob table): durable
+ * writes of value_len bytes per second, per_txn writes in each transaction, for seconds. The
+ * database is <dir>/raw-<per_txn>.db, left behind for read benchmarks (keys k%09ld). */
+double nsl_sqlite_raw_writes(const char *dir, int per_txn, size_t value_len, double seconds);
+
 /* Prints "figure  ours  reference  ratio" and records the row in <build>/bench.json, replacing a
  * row with the same figure name. */
 void nsl_bench_report(const char *json_path, const char *figure, double ours, double reference,

@@ -1,0 +1,325 @@
+/* A sandbox worker: forked by the zygote, it prepares itself (no core, warm-up of the lazily
+ * initialised paths that would need syscalls later), installs its seccomp filter and then serves
+ * jobs from the pool one at a time. Each job gets a FRESH Duktape heap whose allocator enforces
+ * the job's byte cap and whose execution-timeout check enforces its deadline; nothing survives
+ * from one job to the next. Duktape errors longjmp, so all JS work runs under duk_safe_call. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sandbox/sandbox_internal.h"
+
+/* Allocation header: the payload size, kept so frees can wipe and the budget can be returned. */
+#define HDR 16
+
+/* A job's Duktape-side inputs and outputs (duk_safe_call's udata). */
+struct js_call {
+    const char *source;
+    size_t source_len;
+    const char *args; /* JSON text */
+    size_t args_len;
+    bool syntax_only;
+};
+
+static int g_fd = -1;                   /* the socket to the pool */
+static struct nsl_sandbox_heap *g_heap; /* the running job's heap state (fatal handler) */
+static struct nsl_worker_job *g_job;
+
+static void *heap_alloc(void *udata, duk_size_t size)
+{
+    struct nsl_sandbox_heap *h = udata;
+    if (size > h->cap - h->used) {
+        h->memory_refused = true;
+        return NULL;
+    }
+    uint8_t *p = malloc(HDR + size);
+    if (!p)
+        return NULL;
+    memcpy(p, &size, sizeof size);
+    h->used += size;
+    if (h->used > h->peak)
+        h->peak = h->used;
+    return p + HDR;
+}
+
+static void heap_free(void *udata, void *ptr)
+{
+    struct nsl_sandbox_heap *h = udata;
+    if (!ptr)
+        return;
+    uint8_t *p = (uint8_t *)ptr - HDR;
+    size_t size;
+    memcpy(&size, p, sizeof size);
+    explicit_bzero(p, HDR + size); /* heap strings can hold secret values */
+    h->used -= size;
+    free(p);
+}
+
+static void *heap_realloc(void *udata, void *ptr, duk_size_t size)
+{
+    if (!ptr)
+        return heap_alloc(udata, size);
+    if (size == 0) {
+        heap_free(udata, ptr);
+        return NULL;
+    }
+    size_t old;
+    memcpy(&old, (uint8_t *)ptr - HDR, sizeof old);
+    /* Move rather than realloc, so the old block is wiped too. */
+    void *q = heap_alloc(udata, size);
+    if (!q)
+        return NULL;
+    memcpy(q, ptr, old < size ? old : size);
+    heap_free(udata, ptr);
+    return q;
+}
+
+static json_t *done_msg(nsl_err status, const char *message)
+{
+    json_t *m = json_pack("{s:s,s:s}", "type", "done", "status", nsl_err_name(status));
+    if (m && message)
+        json_object_set_new(m, "message", json_string(message));
+    return m;
+}
+
+/* Duktape gave up (an error while handling an error, usually out of memory): report and die, the
+ * pool replaces the worker. */
+__attribute__((noreturn)) static void heap_fatal(void *udata, const char *msg)
+{
+    (void)udata;
+    (void)msg;
+    bool memory = g_heap && g_heap->memory_refused;
+    json_t *m = done_msg(memory ? NSL_ERR_LIMIT_EXCEEDED : NSL_ERR_FUNCTION_FAILED,
+                         memory ? "memory limit exceeded" : "the function's interpreter failed");
+    if (m) {
+        json_object_set_new(m, "retire", json_true());
+        if (g_job && g_job->logs)
+            json_object_set(m, "logs", g_job->logs);
+        nsl_sandbox_send(g_fd, m);
+    }
+    _exit(3);
+}
+
+/* [source] -> compiled program, or throws its SyntaxError. */
+static duk_ret_t js_compile(duk_context *ctx, const struct js_call *c)
+{
+    duk_push_string(ctx, "function.js");
+    if (duk_pcompile_lstring_filename(ctx, 0, c->source, c->source_len) != 0)
+        return duk_throw(ctx);
+    return 1;
+}
+
+/* Compiles and runs the program, then main(args); leaves main's result as JSON text. */
+static duk_ret_t js_run(duk_context *ctx, void *udata)
+{
+    const struct js_call *c = udata;
+    if (c->syntax_only)
+        return js_compile(ctx, c);
+    nsl_runtime_install(ctx);
+    js_compile(ctx, c);
+    duk_call(ctx, 0);
+    duk_pop(ctx);
+    duk_get_global_string(ctx, "main");
+    if (!duk_is_function(ctx, -1))
+        return duk_error(ctx, DUK_ERR_REFERENCE_ERROR, "main is not a function");
+    duk_push_lstring(ctx, c->args, c->args_len);
+    duk_json_decode(ctx, -1);
+    duk_call(ctx, 1);
+    if (!duk_is_undefined(ctx, -1))
+        duk_json_encode(ctx, -1);
+    if (!duk_is_string(ctx, -1)) { /* undefined, or a value JSON leaves out (a function) */
+        duk_pop(ctx);
+        duk_push_string(ctx, "null");
+    }
+    return 1;
+}
+
+/* [error] -> [error message stack line]: read under protection (getters are user code). */
+static duk_ret_t js_describe(duk_context *ctx, void *udata)
+{
+    (void)udata;
+    if (duk_is_object(ctx, 0)) {
+        duk_get_prop_string(ctx, 0, "message");
+        duk_safe_to_string(ctx, -1);
+        duk_get_prop_string(ctx, 0, "stack");
+        duk_safe_to_string(ctx, -1);
+        duk_get_prop_string(ctx, 0, "lineNumber");
+    } else {
+        duk_dup(ctx, 0);
+        duk_safe_to_string(ctx, -1);
+        duk_push_undefined(ctx);
+        duk_push_undefined(ctx);
+    }
+    return 3;
+}
+
+/* Strips Duktape's " (line N)" suffix: the line is reported separately. */
+static void strip_line_suffix(char *msg)
+{
+    char *p = strstr(msg, " (line ");
+    if (p && strchr(p, ')') && strchr(p, ')')[1] == 0)
+        *p = 0;
+}
+
+static void set_text(json_t *m, const char *key, const char *text)
+{
+    json_t *s = json_string(text);
+    if (!s) { /* not UTF-8: keep the ASCII */
+        char *copy = strdup(text);
+        if (!copy)
+            return;
+        for (char *p = copy; *p; p++)
+            if ((unsigned char)*p >= 0x80)
+                *p = '?';
+        s = json_string(copy);
+        free(copy);
+    }
+    json_object_set_new(m, key, s);
+}
+
+/* The thrown value at the top of ctx -> a done message. */
+static json_t *describe_error(duk_context *ctx, bool syntax_only)
+{
+    json_t *m = done_msg(syntax_only ? NSL_ERR_INVALID_PARAMS : NSL_ERR_FUNCTION_FAILED, NULL);
+    if (!m)
+        return NULL;
+    if (duk_safe_call(ctx, js_describe, NULL, 1, 3) != DUK_EXEC_SUCCESS)
+        return m;
+    char *msg = strdup(duk_get_string(ctx, -3) ? duk_get_string(ctx, -3) : "error");
+    if (!msg)
+        return m;
+    if (syntax_only) {
+        strip_line_suffix(msg);
+        char text[512];
+        snprintf(text, sizeof text, "line %ld: %s", (long)duk_get_int_default(ctx, -1, 0), msg);
+        set_text(m, "message", text);
+    } else {
+        set_text(m, "message", msg);
+        if (duk_get_string(ctx, -2))
+            set_text(m, "stack", duk_get_string(ctx, -2));
+    }
+    free(msg);
+    return m;
+}
+
+static json_t *run_job(const json_t *job)
+{
+    bool syntax_only = strcmp(json_string_value(json_object_get(job, "type")), "syntax") == 0;
+    const json_t *src = json_object_get(job, "source");
+    const json_t *limits = json_object_get(job, "limits");
+    char *args = json_dumps(json_object_get(job, "args"), JSON_ENCODE_ANY | JSON_COMPACT);
+    if (!json_is_string(src) || !json_is_object(limits) || !args) {
+        free(args);
+        return done_msg(NSL_ERR_INTERNAL, "malformed job");
+    }
+    uint64_t time_ms = (uint64_t)json_integer_value(json_object_get(limits, "time_ms"));
+    struct nsl_sandbox_heap heap = {
+        .cap = (size_t)json_integer_value(json_object_get(limits, "memory_bytes")),
+        .deadline_ns = nsl_sandbox_now_ns() + time_ms * 1000000u,
+    };
+    struct nsl_worker_job wj = {
+        .fd = g_fd,
+        .max_logs = (size_t)json_integer_value(json_object_get(limits, "max_logs")),
+        .logs = json_array(),
+    };
+    size_t max_result = (size_t)json_integer_value(json_object_get(limits, "max_result"));
+    heap.worker = &wj;
+    g_heap = &heap;
+    g_job = &wj;
+
+    json_t *done = NULL;
+    duk_context *ctx = duk_create_heap(heap_alloc, heap_realloc, heap_free, &heap, heap_fatal);
+    if (!ctx) {
+        done = done_msg(heap.memory_refused ? NSL_ERR_LIMIT_EXCEEDED : NSL_ERR_INTERNAL,
+                        "the function's heap could not be created");
+        goto out;
+    }
+    struct js_call call = {json_string_value(src), json_string_length(src), args, strlen(args),
+                           syntax_only};
+    int rc = duk_safe_call(ctx, js_run, &call, 0, 1);
+    if (heap.memory_refused)
+        done = done_msg(NSL_ERR_LIMIT_EXCEEDED, "the function exceeded its memory limit");
+    else if (heap.timed_out)
+        done = done_msg(NSL_ERR_TIMEOUT, "the function ran out of time");
+    else if (wj.logs_exceeded)
+        done = done_msg(NSL_ERR_LIMIT_EXCEEDED, "the function's console output exceeded its limit");
+    else if (wj.limit_reported)
+        done = done_msg(NSL_ERR_LIMIT_EXCEEDED, "the function exceeded its outbound call limit");
+    else if (rc != DUK_EXEC_SUCCESS)
+        done = describe_error(ctx, syntax_only);
+    else if (syntax_only)
+        done = done_msg(NSL_OK, NULL);
+    else {
+        duk_size_t len = 0;
+        const char *text = duk_get_lstring(ctx, -1, &len);
+        if (len > max_result)
+            done = done_msg(NSL_ERR_LIMIT_EXCEEDED, "the function's result exceeded its limit");
+        else if ((done = done_msg(NSL_OK, NULL)) != NULL)
+            json_object_set_new(done, "result", json_stringn(text, len));
+    }
+    duk_destroy_heap(ctx);
+out:
+    nsl_runtime_release(&wj);
+    if (done) {
+        json_object_set(done, "logs", wj.logs);
+        json_object_set_new(done, "memory_peak", json_integer((json_int_t)heap.peak));
+    }
+    json_decref(wj.logs);
+    free(args);
+    g_heap = NULL;
+    g_job = NULL;
+    return done;
+}
+
+/* Runs once before the filter: paths Duktape and libc initialise lazily with syscalls the filter
+ * refuses (time zone file for Date, jansson's hash seed). */
+static void warm_up(void)
+{
+    json_object_seed(0);
+    /* Functions run in UTC; a POSIX TZ string also spares glibc re-checking /etc/localtime on
+     * every local-time conversion (a stat the filter refuses). */
+    setenv("TZ", "UTC0", 1);
+    tzset();
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    duk_context *ctx = duk_create_heap_default();
+    if (ctx) {
+        duk_peval_string_noresult(ctx, "new Date().toString(); new Date(2020, 1, 1).getHours();"
+                                       "Math.random(); JSON.stringify({a: [1]});"
+                                       "'x'.replace(/x/, 'y');");
+        duk_destroy_heap(ctx);
+    }
+}
+
+void nsl_worker_main(int fd)
+{
+    g_fd = fd;
+    struct rlimit rl = {0, 0};
+    setrlimit(RLIMIT_CORE, &rl);
+    prctl(PR_SET_DUMPABLE, 0);
+    warm_up();
+    if (nsl_sandbox_seccomp_install(fd) != 0)
+        _exit(2);
+    for (;;) {
+        json_t *job = NULL;
+        if (nsl_sandbox_recv(fd, -1, &job) != 0)
+            _exit(0); /* the pool closed our socket */
+        const char *type = json_string_value(json_object_get(job, "type"));
+        json_t *done = NULL;
+        if (type && (strcmp(type, "job") == 0 || strcmp(type, "syntax") == 0))
+            done = run_job(job);
+        else
+            done = done_msg(NSL_ERR_INTERNAL, "unknown message");
+        json_decref(job);
+        int rc = done ? nsl_sandbox_send(fd, done) : -1;
+        json_decref(done);
+        if (rc != 0)
+            _exit(1);
+    }
+}

@@ -1,0 +1,301 @@
+/* The function scheduler (see function_schedule.h). */
+#include "services/function_schedule.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/json.h"
+#include "common/log.h"
+#include "enclave/storage.h"
+
+#define NS          "functions"
+#define MAX_ENTRIES 1024
+#define TICK_MS     250
+
+struct entry {
+    char account[48];
+    char name[72];
+    int64_t interval_sec;
+    int64_t next_run; /* unix seconds */
+    json_t *args;
+};
+
+struct nsl_scheduler {
+    struct nsl_enclave_ctx *ctx;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    bool stopping, loaded;
+    struct entry entries[MAX_ENTRIES];
+    size_t count;
+    pthread_t thread;
+};
+
+static struct entry *find(struct nsl_scheduler *s, const char *account, const char *name)
+{
+    for (size_t i = 0; i < s->count; i++)
+        if (strcmp(s->entries[i].account, account) == 0 && strcmp(s->entries[i].name, name) == 0)
+            return &s->entries[i];
+    return NULL;
+}
+
+/* Adds or replaces a schedule in memory; lock held. */
+static bool remember(struct nsl_scheduler *s, const char *account, const char *name,
+                     int64_t interval, const json_t *args)
+{
+    struct entry *e = find(s, account, name);
+    if (!e && s->count == MAX_ENTRIES)
+        return false;
+    if (!e)
+        e = &s->entries[s->count++];
+    else
+        json_decref(e->args);
+    snprintf(e->account, sizeof e->account, "%s", account);
+    snprintf(e->name, sizeof e->name, "%s", name);
+    e->interval_sec = interval;
+    e->next_run = (int64_t)time(NULL) + interval;
+    e->args = json_deep_copy(args);
+    return true;
+}
+
+static void forget(struct nsl_scheduler *s, const char *account, const char *name)
+{
+    struct entry *e = find(s, account, name);
+    if (!e)
+        return;
+    json_decref(e->args);
+    *e = s->entries[--s->count];
+}
+
+/* Loads every stored schedule once storage is up. */
+static void load_all(struct nsl_scheduler *s, struct nsl_store *st)
+{
+    char after[256] = "";
+    for (bool more = true; more;) {
+        struct nsl_store_page page;
+        if (nsl_store_list(st, NS, "sched/", after[0] ? after : NULL, 500, &page, NULL) != NSL_OK)
+            return;
+        for (size_t i = 0; i < page.count; i++) {
+            json_t *r =
+                nsl_json_parse_object((const char *)nsl_secret_bytes(page.items[i].value),
+                                      nsl_secret_len(page.items[i].value), NSL_ERR_INTERNAL, NULL);
+            if (r)
+                remember(s, nsl_json_str(r, "account") ?: "", nsl_json_str(r, "name") ?: "",
+                         nsl_json_int(r, "intervalSec", 60), json_object_get(r, "args"));
+            json_decref(r);
+        }
+        if (page.count)
+            snprintf(after, sizeof after, "%s", page.items[page.count - 1].key);
+        more = page.more;
+        nsl_store_page_free(&page);
+    }
+    s->loaded = true;
+}
+
+static void record_run(struct nsl_store *st, const struct entry *e, nsl_err rc,
+                       const json_t *result, const struct nsl_error *err)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    char key[256];
+    snprintf(key, sizeof key, "run/%s/%s/%020" PRId64, e->account, e->name,
+             (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
+    json_t *run = json_pack("{s:I, s:b}", "time", (json_int_t)ts.tv_sec, "ok", rc == NSL_OK);
+    if (rc == NSL_OK)
+        json_object_set(run, "result", json_object_get(result, "result"));
+    else
+        json_object_set_new(
+            run, "error",
+            json_pack("{s:s, s:s}", "code", nsl_err_name(rc), "message", err->message));
+    size_t len;
+    char *text = nsl_json_dump(run, &len);
+    uint64_t v;
+    if (text)
+        nsl_store_put(st, NS, key, 0, text, len, &v, NULL);
+    free(text);
+    json_decref(run);
+}
+
+/* Fires what is due; the lock is released around each run. */
+static void fire_due(struct nsl_scheduler *s, struct nsl_store *st)
+{
+    int64_t now = (int64_t)time(NULL);
+    for (size_t i = 0; i < s->count; i++) {
+        if (s->entries[i].next_run > now)
+            continue;
+        struct entry e = s->entries[i];
+        e.args = json_incref(e.args);
+        s->entries[i].next_run = now + s->entries[i].interval_sec;
+        pthread_mutex_unlock(&s->lock);
+        json_t *result = NULL;
+        struct nsl_error err = {0};
+        nsl_err rc = nsl_function_run(s->ctx, e.account, e.name, e.args, &result, &err);
+        record_run(st, &e, rc, result, &err);
+        json_decref(result);
+        json_decref(e.args);
+        pthread_mutex_lock(&s->lock);
+    }
+}
+
+static void *scheduler_main(void *arg)
+{
+    struct nsl_scheduler *s = arg;
+    pthread_mutex_lock(&s->lock);
+    while (!s->stopping) {
+        struct nsl_store *st = nsl_storage_get(s->ctx->storage, NULL);
+        if (st && !s->loaded)
+            load_all(s, st);
+        if (st)
+            fire_due(s, st);
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += TICK_MS * 1000000L;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&s->wake, &s->lock, &ts);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return NULL;
+}
+
+struct nsl_scheduler *nsl_scheduler_start(struct nsl_enclave_ctx *ctx)
+{
+    struct nsl_scheduler *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->ctx = ctx;
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->wake, NULL);
+    if (pthread_create(&s->thread, NULL, scheduler_main, s) != 0) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void nsl_scheduler_stop(struct nsl_scheduler *s)
+{
+    if (!s)
+        return;
+    pthread_mutex_lock(&s->lock);
+    s->stopping = true;
+    pthread_cond_broadcast(&s->wake);
+    pthread_mutex_unlock(&s->lock);
+    pthread_join(s->thread, NULL);
+    for (size_t i = 0; i < s->count; i++)
+        json_decref(s->entries[i].args);
+    pthread_mutex_destroy(&s->lock);
+    pthread_cond_destroy(&s->wake);
+    free(s);
+}
+
+static void sched_key(const char *account, const char *name, char *out, size_t len)
+{
+    snprintf(out, len, "sched/%s/%s", account, name);
+}
+
+void nsl_function_unschedule_name(struct nsl_enclave_ctx *ctx, const char *account,
+                                  const char *name)
+{
+    struct nsl_scheduler *s = ctx->scheduler;
+    if (!s)
+        return;
+    pthread_mutex_lock(&s->lock);
+    forget(s, account, name);
+    pthread_mutex_unlock(&s->lock);
+    struct nsl_store *st = nsl_storage_get(ctx->storage, NULL);
+    struct nsl_secret *old = NULL;
+    uint64_t version;
+    char key[200];
+    sched_key(account, name, key, sizeof key);
+    if (st && nsl_store_get(st, NS, key, &old, &version, NULL) == NSL_OK)
+        nsl_store_delete(st, NS, key, version, NULL);
+    nsl_secret_free(old);
+}
+
+nsl_err nsl_function_schedule(struct nsl_call *call)
+{
+    struct nsl_store *st = nsl_storage_get(call->ctx->storage, &call->error);
+    if (!st || !call->ctx->scheduler)
+        return st ? nsl_fail(&call->error, NSL_ERR_UNAVAILABLE, "the scheduler is not running")
+                  : call->error.code;
+    const char *name = nsl_json_str(call->params, "name");
+    json_t *meta_probe = NULL;
+    uint64_t version = 0;
+    char key[200];
+    snprintf(key, sizeof key, "meta/%s/%s", call->caller.account_id, name);
+    struct nsl_secret *bytes = NULL;
+    nsl_err rc = nsl_store_get(st, NS, key, &bytes, &version, &call->error);
+    nsl_secret_free(bytes);
+    if (rc == NSL_ERR_NOT_FOUND)
+        return nsl_fail(&call->error, NSL_ERR_NOT_FOUND, "no function %s", name);
+    NSL_TRY(rc);
+    json_decref(meta_probe);
+    json_t *args = json_object_get(call->params, "args");
+    int64_t interval = nsl_json_int(call->params, "intervalSec", 60);
+    json_t *record =
+        json_pack("{s:s, s:s, s:I, s:O}", "account", call->caller.account_id, "name", name,
+                  "intervalSec", (json_int_t)interval, "args", args ? args : json_object());
+    sched_key(call->caller.account_id, name, key, sizeof key);
+    struct nsl_secret *old = NULL;
+    uint64_t old_version = 0;
+    rc = nsl_store_get(st, NS, key, &old, &old_version, &call->error);
+    nsl_secret_free(old);
+    size_t len;
+    char *text = record ? nsl_json_dump(record, &len) : NULL;
+    uint64_t v;
+    rc = (rc == NSL_OK || rc == NSL_ERR_NOT_FOUND) && text
+             ? nsl_store_put(st, NS, key, old_version, text, len, &v, &call->error)
+             : (text ? rc : nsl_fail(&call->error, NSL_ERR_INTERNAL, "out of memory"));
+    free(text);
+    if (rc == NSL_OK) {
+        struct nsl_scheduler *s = call->ctx->scheduler;
+        pthread_mutex_lock(&s->lock);
+        bool ok =
+            remember(s, call->caller.account_id, name, interval, json_object_get(record, "args"));
+        pthread_mutex_unlock(&s->lock);
+        rc = ok ? NSL_OK : nsl_fail(&call->error, NSL_ERR_LIMIT_EXCEEDED, "too many schedules");
+    }
+    if (rc == NSL_OK)
+        call->result = json_pack("{s:s, s:I}", "name", name, "intervalSec", (json_int_t)interval);
+    json_decref(record);
+    return rc;
+}
+
+nsl_err nsl_function_unschedule(struct nsl_call *call)
+{
+    const char *name = nsl_json_str(call->params, "name");
+    nsl_function_unschedule_name(call->ctx, call->caller.account_id, name);
+    call->result = json_pack("{s:s, s:b}", "name", name, "scheduled", 0);
+    return NSL_OK;
+}
+
+nsl_err nsl_function_runs(struct nsl_call *call)
+{
+    struct nsl_store *st = nsl_storage_get(call->ctx->storage, &call->error);
+    if (!st)
+        return call->error.code;
+    char prefix[200];
+    snprintf(prefix, sizeof prefix, "run/%s/%s/", call->caller.account_id,
+             nsl_json_str(call->params, "name"));
+    struct nsl_store_page page;
+    NSL_TRY(nsl_store_list(st, NS, prefix, NULL, (size_t)nsl_json_int(call->params, "limit", 20),
+                           &page, &call->error));
+    json_t *runs = json_array();
+    for (size_t i = 0; i < page.count; i++) {
+        json_t *r =
+            nsl_json_parse_object((const char *)nsl_secret_bytes(page.items[i].value),
+                                  nsl_secret_len(page.items[i].value), NSL_ERR_INTERNAL, NULL);
+        if (r)
+            json_array_append_new(runs, r);
+    }
+    nsl_store_page_free(&page);
+    call->result = json_pack("{s:o}", "runs", runs);
+    return NSL_OK;
+}
