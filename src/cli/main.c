@@ -12,6 +12,7 @@
 #include "cli/dev.h"
 #include "cli/help.h"
 #include "cli/neo_cmd.h"
+#include "cli/receipt_cmd.h"
 #include "cli/output.h"
 #include "cli/rpc.h"
 #include "cli/seal.h"
@@ -151,6 +152,8 @@ static int run(int argc, char **argv)
         return nsl_cli_neo_main(argc, argv);
     if (nsl_cli_attest_is_command(argc, argv)) /* offline verify, or its own fetch */
         return nsl_cli_attest_main(argc, argv);
+    if (nsl_cli_receipt_is_command(argc, argv)) /* offline */
+        return nsl_cli_receipt_main(argc, argv);
     struct nsl_cli_env env = {getenv("NSL_URL"), getenv("NSL_API_KEY"), getenv("NSL_ACCOUNT"),
                               getenv("NSL_KEY_PASSPHRASE")};
     struct nsl_cli_args args;

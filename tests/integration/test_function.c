@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/encoding.h"
@@ -137,6 +138,89 @@ static void test_invoke_returns_result_logs_and_a_verifiable_receipt(void **stat
     json_decref(reply);
 }
 
+static void write_file(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, len, f), len);
+    fclose(f);
+}
+
+/* DER of an ECDSA signature from r || s. */
+static size_t der_signature(const uint8_t sig[64], uint8_t out[72])
+{
+    size_t n = 2;
+    for (int half = 0; half < 2; half++) {
+        const uint8_t *v = sig + 32 * half;
+        size_t skip = 0;
+        while (skip < 31 && v[skip] == 0)
+            skip++;
+        size_t len = 32 - skip + (v[skip] & 0x80 ? 1 : 0);
+        out[n++] = 0x02;
+        out[n++] = (uint8_t)len;
+        if (v[skip] & 0x80)
+            out[n++] = 0;
+        memcpy(out + n, v + skip, 32 - skip);
+        n += 32 - skip;
+    }
+    out[0] = 0x30;
+    out[1] = (uint8_t)(n - 2);
+    return n;
+}
+
+static int run(const char *cmd)
+{
+    int rc = system(cmd);
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+/* The receipt checked by the CLI and, independently, by the OpenSSL command line. */
+static void test_receipt_verifies_with_the_cli_and_openssl(void **state)
+{
+    (void)state;
+    json_t *reply = invoke(alice, "add", "{\"a\":1,\"b\":2}");
+    json_t *receipt = json_object_get(nsl_client_result(reply), "receipt");
+    char path[300], cmd[1200], bin[512];
+    snprintf(path, sizeof path, "%s/receipt.json", stack.dir);
+    assert_int_equal(json_dump_file(receipt, path, 0), 0);
+    nsl_bin_path("nsl", bin, sizeof bin);
+    const char *signer = json_string_value(json_object_get(receipt, "signerPublicKey"));
+    snprintf(cmd, sizeof cmd, "'%s' function verify-receipt --signer %s '%s' >/dev/null", bin,
+             signer, path);
+    assert_int_equal(run(cmd), 0);
+    /* openssl dgst over the JCS of the receipt without its signature */
+    json_t *body = json_deep_copy(receipt);
+    json_object_del(body, "signature");
+    size_t len, n;
+    char *jcs = nsl_jcs_serialize(body, &len);
+    char msg[300], sig_path[300], pub_path[300];
+    snprintf(msg, sizeof msg, "%s/receipt.jcs", stack.dir);
+    snprintf(sig_path, sizeof sig_path, "%s/receipt.sig", stack.dir);
+    snprintf(pub_path, sizeof pub_path, "%s/signer.der", stack.dir);
+    write_file(msg, jcs, len);
+    uint8_t sig[64], der[72], spki[26 + 33] = {0x30, 0x39, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48,
+                                               0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48,
+                                               0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x22, 0x00};
+    const char *sig_hex = json_string_value(json_object_get(receipt, "signature"));
+    nsl_hex_decode(sig_hex, strlen(sig_hex), sig, sizeof sig, &n);
+    nsl_hex_decode(signer, strlen(signer), spki + 26, 33, &n);
+    write_file(sig_path, der, der_signature(sig, der));
+    write_file(pub_path, spki, sizeof spki);
+    snprintf(cmd, sizeof cmd,
+             "openssl dgst -sha256 -verify '%s' -keyform DER -signature '%s' '%s' >/dev/null",
+             pub_path, sig_path, msg);
+    assert_int_equal(run(cmd), 0);
+    /* A changed result hash fails both checks. */
+    json_object_set_new(receipt, "resultHash",
+                        json_string(json_string_value(json_object_get(receipt, "codeHash"))));
+    assert_int_equal(json_dump_file(receipt, path, 0), 0);
+    snprintf(cmd, sizeof cmd, "'%s' function verify-receipt '%s' 2>/dev/null", bin, path);
+    assert_int_equal(run(cmd), 1);
+    free(jcs);
+    json_decref(body);
+    json_decref(reply);
+}
+
 static void test_a_throw_is_function_failed_with_the_message(void **state)
 {
     (void)state;
@@ -237,6 +321,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_syntax_error_is_refused_with_its_line),
         cmocka_unit_test(test_invoke_returns_result_logs_and_a_verifiable_receipt),
+        cmocka_unit_test(test_receipt_verifies_with_the_cli_and_openssl),
         cmocka_unit_test(test_a_throw_is_function_failed_with_the_message),
         cmocka_unit_test(test_limits_stop_runaways_and_the_service_keeps_answering),
         cmocka_unit_test(test_globals_do_not_survive_between_calls),
