@@ -125,7 +125,9 @@ static void test_plain_round_trip_and_versions(void **state)
     json_t *reply = as(alice, "versions", "{\"name\":\"db/password\"}");
     json_t *versions = json_object_get(nsl_client_result(reply), "versions");
     assert_int_equal(json_array_size(versions), 2);
-    assert_null(strstr(json_dumps(versions, 0), MARKER)); /* metadata, never values */
+    char *listed = json_dumps(versions, 0);
+    assert_null(strstr(listed, MARKER)); /* metadata, never values */
+    free(listed);
     json_decref(reply);
     reply = as(alice, "list", NULL);
     char *text = json_dumps(nsl_client_result(reply), 0);
