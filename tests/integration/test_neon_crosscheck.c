@@ -12,24 +12,20 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <errno.h>
-#include <fcntl.h>
 #include <ftw.h>
 #include <jansson.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "common/buf.h"
 #include "common/encoding.h"
 #include "crypto/secret.h"
+#include "harness/neon.h"
 #include "neo/account.h"
 #include "neo/address.h"
 #include "neo/key.h"
@@ -42,7 +38,6 @@
 #include "neo/wif.h"
 #include "neo/witness_rule.h"
 
-#define NEON_VERSION    "5.10.1"
 #define NKEYS           300
 #define NNEON_KEYS      25
 #define NMULTISIG       40
@@ -56,7 +51,6 @@
 #define MAX_TX_SIGNERS  4
 #define MAINNET         860833102u
 #define TESTNET         894710606u
-#define NPM_TIMEOUT_MS  180000
 #define NODE_TIMEOUT_MS 120000
 #define MAX_REPORTED    10
 
@@ -198,112 +192,13 @@ static void wif_of(const struct nsl_secret *sk, char out[NSL_NEO_WIF_LEN + 1])
     nsl_secret_free(wif);
 }
 
-/* ---- processes ------------------------------------------------------------------------------ */
+/* ---- timing --------------------------------------------------------------------------------- */
 
 static int64_t now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Runs argv (PATH lookup) in dir with stdout and stderr to log; the exit code, or -1 when it
- * could not start, died by a signal or outlived timeout_ms (then it is killed). */
-static int run_program(const char *dir, const char *const *argv, const char *log, int timeout_ms)
-{
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-        if (fd < 0 || (dir && chdir(dir) != 0))
-            _exit(126);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        execvp(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    int64_t deadline = now_ms() + timeout_ms;
-    int status = 0;
-    for (;;) {
-        pid_t w = waitpid(pid, &status, WNOHANG);
-        if (w == pid)
-            break;
-        if (w < 0 && errno != EINTR)
-            return -1;
-        if (now_ms() > deadline) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            return -1;
-        }
-        struct timespec tick = {0, 20 * 1000 * 1000};
-        nanosleep(&tick, NULL); /* polling the child's exit with a deadline */
-    }
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static bool on_path(const char *name)
-{
-    const char *path = getenv("PATH");
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", path ? path : "/usr/local/bin:/usr/bin:/bin");
-    for (char *save = NULL, *d = strtok_r(buf, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-        char full[4400];
-        snprintf(full, sizeof full, "%s/%s", d, name);
-        if (access(full, X_OK) == 0)
-            return true;
-    }
-    return false;
-}
-
-static void print_log(const char *log)
-{
-    FILE *f = fopen(log, "r");
-    char line[1024];
-    while (f && fgets(line, sizeof line, f))
-        fprintf(stderr, "  | %s", line);
-    if (f)
-        fclose(f);
-}
-
-/* The neon-core version installed under tests/neon, or "" when none is. */
-static void installed_version(const char *neon_dir, char *out, size_t len)
-{
-    char path[600];
-    snprintf(path, sizeof path, "%s/node_modules/@cityofzion/neon-core/package.json", neon_dir);
-    json_t *pkg = json_load_file(path, 0, NULL);
-    snprintf(out, len, "%s", pkg ? str(pkg, "version") : "");
-    json_decref(pkg);
-}
-
-/* npm ci (from the committed lockfile) unless the pinned version is already installed. The
- * lockfile is flock'ed so that two builds testing at once do not install over each other. */
-static void ensure_neon_installed(const char *neon_dir)
-{
-    char lockfile[600], version[64], log[512];
-    snprintf(lockfile, sizeof lockfile, "%s/package-lock.json", neon_dir);
-    int fd = open(lockfile, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        fail_msg("cannot open %s: %s", lockfile, strerror(errno));
-    while (flock(fd, LOCK_EX) != 0 && errno == EINTR) {
-    }
-    installed_version(neon_dir, version, sizeof version);
-    if (strcmp(version, NEON_VERSION) != 0) {
-        if (!on_path("npm"))
-            fail_msg("npm is not installed: the neon-core cross-check needs Node.js and npm");
-        snprintf(log, sizeof log, "%s/npm.log", R.dir);
-        fprintf(stderr, "installing @cityofzion/neon-core %s in %s (npm ci)\n", NEON_VERSION,
-                neon_dir);
-        const char *argv[] = {"npm", "ci", "--no-audit", "--no-fund", NULL};
-        int rc = run_program(neon_dir, argv, log, NPM_TIMEOUT_MS);
-        installed_version(neon_dir, version, sizeof version);
-        if (rc != 0 || strcmp(version, NEON_VERSION) != 0) {
-            print_log(log);
-            close(fd);
-            fail_msg("npm ci in %s failed (exit %d, neon-core version \"%s\")", neon_dir, rc,
-                     version);
-        }
-    }
-    close(fd);
 }
 
 /* ---- generation: keys, accounts, NEP-2, messages, transfers --------------------------------- */
@@ -1013,17 +908,12 @@ static int remove_entry(const char *path, const struct stat *sb, int flag, struc
 static void test_neon_core_agrees_both_ways(void **state)
 {
     (void)state;
-    const char *src = getenv("NSL_SOURCE_DIR");
-    char neon_dir[512], script[600], in_path[300], out_path[300], log[300];
-    snprintf(neon_dir, sizeof neon_dir, "%s/tests/neon", src ? src : ".");
-    snprintf(script, sizeof script, "%s/crosscheck.mjs", neon_dir);
-    if (!on_path("node"))
-        fail_msg("node is not installed (or not on PATH): the cross-check with the Neo reference "
-                 "SDK needs Node.js >= 18 and npm; install them (Debian: apt-get install nodejs "
-                 "npm)");
+    char script[600], in_path[300], out_path[300], log[300], why[512];
+    nsl_neon_path("crosscheck.mjs", script, sizeof script);
+    if (nsl_neon_ensure_installed(why, sizeof why) != 0)
+        fail_msg("%s", why);
     snprintf(R.dir, sizeof R.dir, "/tmp/nsl-neon-XXXXXX");
     assert_non_null(mkdtemp(R.dir));
-    ensure_neon_installed(neon_dir);
 
     const char *seed_env = getenv("NSL_CROSSCHECK_SEED");
     uint64_t seed =
@@ -1046,9 +936,9 @@ static void test_neon_core_agrees_both_ways(void **state)
 
     const char *argv[] = {"node", script, in_path, out_path, NULL};
     int64_t started = now_ms();
-    int rc = run_program(NULL, argv, log, NODE_TIMEOUT_MS);
+    int rc = nsl_neon_run(argv, log, NODE_TIMEOUT_MS);
     if (rc != 0) {
-        print_log(log);
+        nsl_neon_print_log(log);
         fail_msg("node %s failed (exit %d); files kept in %s", script, rc, R.dir);
     }
     fprintf(stderr, "neon-core took %lld ms\n", (long long)(now_ms() - started));
@@ -1056,8 +946,8 @@ static void test_neon_core_agrees_both_ways(void **state)
     json_t *out = json_load_file(out_path, 0, &jerr);
     if (!out)
         fail_msg("cannot read %s: %s", out_path, jerr.text);
-    if (strcmp(str(out, "neonVersion"), NEON_VERSION) != 0)
-        fail_msg("neon-core %s ran, not the pinned %s", str(out, "neonVersion"), NEON_VERSION);
+    if (strcmp(str(out, "neonVersion"), NSL_NEON_VERSION) != 0)
+        fail_msg("neon-core %s ran, not the pinned %s", str(out, "neonVersion"), NSL_NEON_VERSION);
 
     check_keys(in, out);
     check_neon_keys(out);

@@ -1,7 +1,8 @@
 /* The wallet service end to end (issue 5) against the real daemons: keys made in the enclave,
- * message and transaction signatures that Neo's own rules accept, policies, import/export,
- * ownership, bad input of every kind, persistence across an enclave restart, and no private key
- * material in the database or the logs. */
+ * message and transaction signatures that Neo's own rules and its reference SDK (neon-core, by
+ * tests/neon/verify_tx.mjs) accept, policies, import/export, ownership, bad input of every kind,
+ * persistence across an enclave restart, and no private key material in the database or the
+ * logs. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -21,6 +22,7 @@
 #include "common/log.h"
 #include "harness/client.h"
 #include "harness/harness.h"
+#include "harness/neon.h"
 #include "neo/account.h"
 #include "neo/nep17.h"
 #include "neo/nep2.h"
@@ -178,7 +180,8 @@ static void test_sign_message_verifies_with_the_public_key(void **state)
     reply = as_alice("verify", verify);
     assert_true(json_is_true(json_object_get(nsl_client_result(reply), "valid")));
     json_decref(reply);
-    verify[strlen(verify) - 4] ^= 1; /* a changed signature no longer verifies */
+    char *digit = &verify[strlen(verify) - 4]; /* a changed signature no longer verifies */
+    *digit = *digit == '0' ? '1' : '0';
     reply = as_alice("verify", verify);
     assert_false(json_is_true(json_object_get(nsl_client_result(reply), "valid")));
     json_decref(reply);
@@ -219,6 +222,73 @@ static void test_signed_transaction_verifies_for_its_network_only(void **state)
                         txid_text);
     free(tx);
     free(bytes);
+    free(hex);
+    json_decref(reply);
+}
+
+/* node tests/neon/verify_tx.mjs on hex for network: its exit code, and its JSON line in *result. */
+static int neon_verify_tx(const char *hex, uint32_t network, json_t **result)
+{
+    char script[600], log[300], magic[16], line[2048];
+    nsl_neon_path("verify_tx.mjs", script, sizeof script);
+    snprintf(log, sizeof log, "%s/verify_tx.log", stack.dir);
+    snprintf(magic, sizeof magic, "%u", network);
+    unlink(log);
+    const char *argv[] = {"node", script, hex, magic, NULL};
+    int rc = nsl_neon_run(argv, log, 60000);
+    *result = NULL;
+    FILE *f = fopen(log, "r");
+    while (f && fgets(line, sizeof line, f)) {
+        if (line[0] != '{')
+            continue;
+        json_decref(*result);
+        *result = json_loads(line, 0, NULL);
+    }
+    if (f)
+        fclose(f);
+    if (!*result) {
+        nsl_neon_print_log(log);
+        fail_msg("node %s printed no result (exit %d)", script, rc);
+    }
+    return rc;
+}
+
+/* Issue 5's "done when": the wallet service's signature is one Neo's reference SDK accepts. */
+static void test_signed_transaction_verifies_in_neon_core(void **state)
+{
+    (void)state;
+    char why[512];
+    if (nsl_neon_ensure_installed(why, sizeof why) != 0)
+        fail_msg("%s", why);
+    uint8_t account[20];
+    key_account(account);
+    char *hex = transfer_hex(account, 997800);
+    json_t *reply = sign_tx(hex, TESTNET);
+    json_t *r = nsl_client_result(reply);
+    const char *signed_hex = json_string_value(json_object_get(r, "signedTransaction"));
+    const char *txid = json_string_value(json_object_get(r, "txid"));
+    assert_non_null(signed_hex);
+    assert_non_null(txid);
+
+    json_t *v = NULL;
+    int rc = neon_verify_tx(signed_hex, TESTNET, &v);
+    if (rc != 0 || !json_is_true(json_object_get(v, "valid"))) {
+        char *text = json_dumps(v, JSON_COMPACT);
+        fail_msg("neon-core rejects the service's TESTNET transaction (exit %d): %s", rc, text);
+    }
+    assert_int_equal(json_array_size(json_object_get(v, "failed")), 0);
+    assert_string_equal(json_string_value(json_object_get(v, "txid")), txid);
+    assert_true(json_is_true(json_object_get(v, "reserialized")));
+    json_decref(v);
+
+    rc = neon_verify_tx(signed_hex, MAINNET, &v);
+    if (rc != 1 || !json_is_false(json_object_get(v, "valid"))) {
+        char *text = json_dumps(v, JSON_COMPACT);
+        fail_msg("neon-core accepts the TESTNET transaction for MAINNET (exit %d): %s", rc, text);
+    }
+    assert_int_equal(json_integer_value(json_array_get(json_object_get(v, "failed"), 0)), 0);
+    assert_string_equal(json_string_value(json_object_get(v, "txid")), txid);
+    json_decref(v);
     free(hex);
     json_decref(reply);
 }
@@ -445,6 +515,7 @@ int main(void)
         cmocka_unit_test(test_create_returns_public_key_and_address),
         cmocka_unit_test(test_sign_message_verifies_with_the_public_key),
         cmocka_unit_test(test_signed_transaction_verifies_for_its_network_only),
+        cmocka_unit_test(test_signed_transaction_verifies_in_neon_core),
         cmocka_unit_test(test_transaction_the_key_does_not_sign_for_is_refused),
         cmocka_unit_test(test_bad_transactions_are_refused_clearly),
         cmocka_unit_test(test_policy_rules_refuse_and_name_the_rule),

@@ -22,6 +22,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import * as Neon from "@cityofzion/neon-core";
+import { witnessValid } from "./witness.mjs";
 
 const { wallet, tx, sc, u } = Neon;
 const require = createRequire(import.meta.url);
@@ -98,26 +99,6 @@ function buildTransaction(f) {
   });
   t.attributes = f.attributes.map(buildAttribute);
   return t;
-}
-
-// Neo's state-independent witness check, with neon-core's helpers: the verification script must
-// hash to the signer; single-sig: one signature by its key; m-of-n: m signatures matching keys in
-// order (each a later key than the previous one).
-function witnessValid(t, i, magic) {
-  const w = t.witnesses[i];
-  const message = t.getMessageForSigning(magic);
-  const verification = w.verificationScript.toBigEndian();
-  if (w.scriptHash !== t.signers[i].account.toBigEndian()) return false;
-  const sigs = wallet.getSignaturesFromInvocationScript(w.invocationScript.toBigEndian());
-  const keys = wallet.getPublicKeysFromVerificationScript(verification);
-  const m = keys.length === 1 ? 1 : wallet.getSigningThresholdFromVerificationScript(verification);
-  if (sigs.length !== m) return false;
-  let x = 0;
-  for (let y = 0; x < m && y < keys.length; y++) {
-    if (wallet.verify(message, sigs[x], keys[y])) x++;
-    if (m - x > keys.length - y - 1) return false;
-  }
-  return x === m;
 }
 
 const out = { neonVersion };
