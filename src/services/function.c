@@ -137,9 +137,10 @@ nsl_err nsl_function_deploy(struct nsl_call *call)
     char code_hash[65], meta_key[200], src_key[220];
     hex_sha256(source, source_len, code_hash);
     json_t *secrets = json_object_get(call->params, "secrets");
-    json_t *record = json_pack("{s:s, s:I, s:s, s:O, s:O, s:I}", "name", name, "version", version,
-                               "codeHash", code_hash, "secrets", secrets ? secrets : json_array(),
-                               "limits", limits, "updatedAt", (json_int_t)time(NULL));
+    json_t *record =
+        json_pack("{s:s, s:I, s:s, s:o, s:O, s:I}", "name", name, "version", version, "codeHash",
+                  code_hash, "secrets", secrets ? json_incref(secrets) : json_array(), "limits",
+                  limits, "updatedAt", (json_int_t)time(NULL));
     if (rc == NSL_OK && record) {
         key_of("meta", call->caller.account_id, name, meta_key, sizeof meta_key);
         snprintf(src_key, sizeof src_key, "src/%s/%s/%010lld", call->caller.account_id, name,

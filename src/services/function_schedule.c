@@ -239,9 +239,9 @@ nsl_err nsl_function_schedule(struct nsl_call *call)
     json_decref(meta_probe);
     json_t *args = json_object_get(call->params, "args");
     int64_t interval = nsl_json_int(call->params, "intervalSec", 60);
-    json_t *record =
-        json_pack("{s:s, s:s, s:I, s:O}", "account", call->caller.account_id, "name", name,
-                  "intervalSec", (json_int_t)interval, "args", args ? args : json_object());
+    json_t *record = json_pack("{s:s, s:s, s:I, s:o}", "account", call->caller.account_id, "name",
+                               name, "intervalSec", (json_int_t)interval, "args",
+                               args ? json_incref(args) : json_object());
     sched_key(call->caller.account_id, name, key, sizeof key);
     struct nsl_secret *old = NULL;
     uint64_t old_version = 0;
