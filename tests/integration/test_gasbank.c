@@ -22,6 +22,7 @@
 #include "common/log.h"
 #include "harness/client.h"
 #include "harness/harness.h"
+#include "harness/neon.h"
 #include "neo/account.h"
 #include "neo/nep17.h"
 #include "neo/tx_witness.h"
@@ -335,6 +336,19 @@ static uint8_t *decode_hex(const char *hex, size_t *len)
     return out;
 }
 
+/* Neo's reference SDK (neon-core) accepts every witness for TestNet and computes the same txid. */
+static void expect_neon_valid(const char *hex, const char *txid)
+{
+    char why[512];
+    if (nsl_neon_ensure_installed(why, sizeof why) != 0)
+        fail_msg("%s", why);
+    json_t *v = NULL;
+    assert_int_equal(nsl_neon_verify_tx(stack.dir, hex, TESTNET, &v), 0);
+    assert_true(json_is_true(json_object_get(v, "valid")));
+    assert_string_equal(json_string_value(json_object_get(v, "txid")), txid);
+    json_decref(v);
+}
+
 static void test_withdraw_signs_the_exact_transfer_once(void **state)
 {
     (void)state;
@@ -372,6 +386,7 @@ static void test_withdraw_signs_the_exact_transfer_once(void **state)
     assert_int_equal(tx->valid_until_block, 1000);
     assert_int_equal(nsl_neo_tx_verify(tx, TESTNET, NULL), NSL_OK);
     assert_int_not_equal(nsl_neo_tx_verify(tx, MAINNET, NULL), NSL_OK);
+    expect_neon_valid(str(r, "signedTransaction"), str(r, "txid"));
     nsl_buf_free(&script);
     free(tx);
     free(bytes);
@@ -462,6 +477,12 @@ static void test_sponsored_transaction_verifies_after_the_user_signs(void **stat
     assert_int_equal(nsl_neo_tx_sign(tx, TESTNET, user_key, NULL), NSL_OK);
     assert_int_equal(nsl_neo_tx_verify(tx, TESTNET, NULL), NSL_OK);
     assert_int_not_equal(nsl_neo_tx_verify(tx, MAINNET, NULL), NSL_OK);
+    struct nsl_buf full = {0};
+    assert_int_equal(nsl_neo_tx_encode(tx, &full, NULL), NSL_OK);
+    char *full_hex = nsl_hex_encode_alloc(full.data, full.len);
+    expect_neon_valid(full_hex, str(r, "txid"));
+    free(full_hex);
+    nsl_buf_free(&full);
     free(tx);
     free(bytes);
     free(hex);

@@ -226,33 +226,6 @@ static void test_signed_transaction_verifies_for_its_network_only(void **state)
     json_decref(reply);
 }
 
-/* node tests/neon/verify_tx.mjs on hex for network: its exit code, and its JSON line in *result. */
-static int neon_verify_tx(const char *hex, uint32_t network, json_t **result)
-{
-    char script[600], log[300], magic[16], line[2048];
-    nsl_neon_path("verify_tx.mjs", script, sizeof script);
-    snprintf(log, sizeof log, "%s/verify_tx.log", stack.dir);
-    snprintf(magic, sizeof magic, "%u", network);
-    unlink(log);
-    const char *argv[] = {"node", script, hex, magic, NULL};
-    int rc = nsl_neon_run(argv, log, 60000);
-    *result = NULL;
-    FILE *f = fopen(log, "r");
-    while (f && fgets(line, sizeof line, f)) {
-        if (line[0] != '{')
-            continue;
-        json_decref(*result);
-        *result = json_loads(line, 0, NULL);
-    }
-    if (f)
-        fclose(f);
-    if (!*result) {
-        nsl_neon_print_log(log);
-        fail_msg("node %s printed no result (exit %d)", script, rc);
-    }
-    return rc;
-}
-
 /* Issue 5's "done when": the wallet service's signature is one Neo's reference SDK accepts. */
 static void test_signed_transaction_verifies_in_neon_core(void **state)
 {
@@ -271,7 +244,7 @@ static void test_signed_transaction_verifies_in_neon_core(void **state)
     assert_non_null(txid);
 
     json_t *v = NULL;
-    int rc = neon_verify_tx(signed_hex, TESTNET, &v);
+    int rc = nsl_neon_verify_tx(stack.dir, signed_hex, TESTNET, &v);
     if (rc != 0 || !json_is_true(json_object_get(v, "valid"))) {
         char *text = json_dumps(v, JSON_COMPACT);
         fail_msg("neon-core rejects the service's TESTNET transaction (exit %d): %s", rc, text);
@@ -281,7 +254,7 @@ static void test_signed_transaction_verifies_in_neon_core(void **state)
     assert_true(json_is_true(json_object_get(v, "reserialized")));
     json_decref(v);
 
-    rc = neon_verify_tx(signed_hex, MAINNET, &v);
+    rc = nsl_neon_verify_tx(stack.dir, signed_hex, MAINNET, &v);
     if (rc != 1 || !json_is_false(json_object_get(v, "valid"))) {
         char *text = json_dumps(v, JSON_COMPACT);
         fail_msg("neon-core accepts the TESTNET transaction for MAINNET (exit %d): %s", rc, text);

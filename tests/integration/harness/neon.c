@@ -1,4 +1,10 @@
 /* Node.js and @cityofzion/neon-core for the tests (see neon.h). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
 #include "harness/neon.h"
 
 #include <errno.h>
@@ -157,5 +163,31 @@ int nsl_neon_ensure_installed(char *error, size_t error_len)
     }
     int rc = install(neon_dir, error, error_len);
     close(fd); /* releases the lock */
+    return rc;
+}
+
+int nsl_neon_verify_tx(const char *workdir, const char *hex, uint32_t network, json_t **result)
+{
+    char script[600], log[300], magic[16], line[2048];
+    nsl_neon_path("verify_tx.mjs", script, sizeof script);
+    snprintf(log, sizeof log, "%s/verify_tx.log", workdir);
+    snprintf(magic, sizeof magic, "%u", network);
+    unlink(log);
+    const char *argv[] = {"node", script, hex, magic, NULL};
+    int rc = nsl_neon_run(argv, log, 60000);
+    *result = NULL;
+    FILE *f = fopen(log, "r");
+    while (f && fgets(line, sizeof line, f)) {
+        if (line[0] != '{')
+            continue;
+        json_decref(*result);
+        *result = json_loads(line, 0, NULL);
+    }
+    if (f)
+        fclose(f);
+    if (!*result) {
+        nsl_neon_print_log(log);
+        fail_msg("node %s printed no result (exit %d)", script, rc);
+    }
     return rc;
 }

@@ -5,7 +5,9 @@
 #define NSL_TEST_NEON_H
 
 #include <stdbool.h>
+#include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define NSL_NEON_VERSION "5.10.1" /* pinned in tests/neon/package.json */
 
@@ -27,5 +29,10 @@ int nsl_neon_run(const char *const *argv, const char *log, int timeout_ms);
 
 /* Copies log to stderr, each line indented. */
 void nsl_neon_print_log(const char *log);
+
+/* node tests/neon/verify_tx.mjs on a signed transaction (hex) for a network magic: returns its
+ * exit code (0: every witness valid) and its JSON line {valid, txid, failed, reserialized} in
+ * *result (the test fails when it printed none). workdir holds the log. */
+int nsl_neon_verify_tx(const char *workdir, const char *hex, uint32_t network, json_t **result);
 
 #endif
