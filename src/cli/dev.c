@@ -22,6 +22,8 @@ struct dev_config {
     char *http;
     char *log_level;
     bool background;
+    char *egress_allow;
+    char *ca_file;
 };
 
 static const struct nsl_option dev_up_options[] = {
@@ -33,6 +35,10 @@ static const struct nsl_option dev_up_options[] = {
      "debug|info|warn|error, passed to both daemons"},
     {"background", NSL_OPT_BOOL, offsetof(struct dev_config, background), "false", 0, 0,
      "return once the stack is up and leave it running (stop it with nsl dev down)"},
+    {"egress-allow", NSL_OPT_STRING, offsetof(struct dev_config, egress_allow), NULL, 0, 0,
+     "HOST:PORT,... the enclave may reach through nsl-parent's egress proxy"},
+    {"ca-file", NSL_OPT_STRING, offsetof(struct dev_config, ca_file), NULL, 0, 0,
+     "PEM file of extra CAs nsl-enclave trusts for outbound HTTPS"},
     NSL_OPTIONS_END,
 };
 
@@ -91,8 +97,8 @@ static int dev_up(int argc, char **argv)
     if (pr != NSL_OPTIONS_OK)
         rc = pr == NSL_OPTIONS_EXIT_SUCCESS ? 0 : 2;
     else if ((rc = check_up_config(&cfg)) == 0)
-        rc = nsl_cli_dev_stack_up(
-            &(struct nsl_cli_dev_up){cfg.state, cfg.http, cfg.log_level, cfg.background});
+        rc = nsl_cli_dev_stack_up(&(struct nsl_cli_dev_up){
+            cfg.state, cfg.http, cfg.log_level, cfg.background, cfg.egress_allow, cfg.ca_file});
     nsl_options_free(&dev_up_spec, &cfg);
     return rc;
 }
@@ -124,6 +130,7 @@ int nsl_cli_dev_main(int argc, char **argv)
                     ? stdout
                     : stderr;
     fprintf(out, "Usage: nsl dev up --state DIR [--http HOST:PORT] [--log-level LEVEL] "
-                 "[--background]\n       nsl dev down --state DIR\n");
+                 "[--background]\n              [--egress-allow HOST:PORT,...] [--ca-file FILE]\n"
+                 "       nsl dev down --state DIR\n");
     return out == stdout ? 0 : 2;
 }

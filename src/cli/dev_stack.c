@@ -40,7 +40,9 @@ struct stack {
     char nsl[PATH_MAX]; /* this binary, for the hints we print */
     char enclave_url[PATH_MAX + 16];
     char host_url[PATH_MAX + 16];
-    char api[300]; /* http://HOST:PORT */
+    char egress_url[PATH_MAX + 16];
+    char ca_file[PATH_MAX]; /* absolute: the daemons run with another cwd */
+    char api[300];          /* http://HOST:PORT */
     struct daemon enclave, parent;
     sigset_t signals, old_mask;
     enum nsl_cli_admin_key admin;
@@ -108,6 +110,11 @@ static int stack_init(struct stack *st, const struct nsl_cli_dev_up *opts)
     }
     snprintf(st->enclave_url, sizeof st->enclave_url, "unix://%s/enclave.sock", st->dir);
     snprintf(st->host_url, sizeof st->host_url, "unix://%s/host.sock", st->dir);
+    snprintf(st->egress_url, sizeof st->egress_url, "unix://%s/egress.sock", st->dir);
+    if (opts->ca_file && !realpath(opts->ca_file, st->ca_file)) {
+        fprintf(stderr, "nsl dev up: --ca-file %s: %s\n", opts->ca_file, strerror(errno));
+        return -1;
+    }
     snprintf(st->api, sizeof st->api, "http://%s", opts->http);
     if (daemon_paths(&st->enclave, "nsl-enclave", bin_dir, st->dir, "enclave.log") != 0 ||
         daemon_paths(&st->parent, "nsl-parent", bin_dir, st->dir, "parent.log") != 0) {
@@ -248,20 +255,52 @@ static int spawn_enclave(struct stack *st)
                     st->enclave_url,
                     "--host-channel",
                     st->host_url,
+                    "--egress",
+                    st->egress_url,
                     level ? "--log-level" : NULL,
                     (char *)level,
+                    NULL,
+                    NULL,
                     NULL};
+    /* Optional flags fill the NULL slots from the first one on. */
+    size_t n = level ? 13 : 11;
+    if (st->ca_file[0]) {
+        argv[n++] = "--ca-file";
+        argv[n++] = st->ca_file;
+    }
     return spawn_daemon(st, &st->enclave, argv);
 }
 
 static int spawn_parent(struct stack *st)
 {
     const char *level = st->opts->log_level;
-    char *argv[] = {st->parent.path,        "--enclave",  st->enclave_url,
-                    "--host-listen",        st->host_url, "--http",
-                    (char *)st->opts->http, "--state",    st->dir,
-                    "--key-provider",       "sim",        level ? "--log-level" : NULL,
-                    (char *)level,          NULL};
+    char *argv[] = {st->parent.path,
+                    "--enclave",
+                    st->enclave_url,
+                    "--host-listen",
+                    st->host_url,
+                    "--http",
+                    (char *)st->opts->http,
+                    "--state",
+                    st->dir,
+                    "--key-provider",
+                    "sim",
+                    "--egress-listen",
+                    st->egress_url,
+                    NULL,
+                    NULL,
+                    NULL,
+                    NULL,
+                    NULL};
+    size_t n = 13;
+    if (level) {
+        argv[n++] = "--log-level";
+        argv[n++] = (char *)level;
+    }
+    if (st->opts->egress_allow) {
+        argv[n++] = "--egress-allow";
+        argv[n++] = (char *)st->opts->egress_allow;
+    }
     return spawn_daemon(st, &st->parent, argv);
 }
 

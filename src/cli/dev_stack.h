@@ -11,6 +11,8 @@ struct nsl_cli_dev_up {
     const char *http;      /* HOST:PORT */
     const char *log_level; /* NULL: the daemons' default */
     bool background;
+    const char *egress_allow; /* NULL: nsl-parent's default (nothing allowed) */
+    const char *ca_file;      /* NULL: the system CA bundle only */
 };
 
 /* 0 when up (background) or stopped on request (foreground); 1 on failure or when a daemon

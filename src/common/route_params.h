@@ -255,4 +255,40 @@ static const struct nsl_field_spec params_gasbank_history[] = {
 };
 static const struct nsl_field_spec params_gasbank_audit[] = {NSL_FIELDS_END};
 
+#define NSL_PRICE_PAIR_LEN 21 /* BASE/QUOTE, each [A-Z0-9]{1,10} */
+
+static const struct nsl_field_spec params_pricefeed_configure[] = {
+    {"pair", NSL_FIELD_STRING, true, NSL_PRICE_PAIR_LEN, 0, 0, "BASE/QUOTE, e.g. NEO/USD"},
+    {"decimals", NSL_FIELD_INT, false, 0, 0, 18, "price scale (default 8)"},
+    {"sources", NSL_FIELD_ARRAY, true, 16, 0, 0,
+     "{preset: binance|coinbase|kraken|okx|coingecko, url?, name?} or {name, url, path, "
+     "timestampPath?, timestampUnit?}"},
+    {"minSources", NSL_FIELD_INT, false, 0, 1, 16, "agreeing sources a round needs (default 3)"},
+    {"maxDeviationBps", NSL_FIELD_INT, false, 0, 1, 10000,
+     "answers further from the median are dropped (default 300)"},
+    {"maxAgeSec", NSL_FIELD_INT, false, 0, 1, 86400, "older answers are dropped (default 60)"},
+    {"deviationThresholdBps", NSL_FIELD_INT, false, 0, 0, 10000,
+     "publish when the price moved this much (default 50)"},
+    {"heartbeatSec", NSL_FIELD_INT, false, 0, 1, 604800,
+     "publish at least this often (default 3600)"},
+    {"updateIntervalSec", NSL_FIELD_INT, false, 0, 1, 86400,
+     "seconds between scheduled updates (default 30)"},
+    NSL_FIELDS_END,
+};
+static const struct nsl_field_spec params_pricefeed_update[] = {
+    {"pair", NSL_FIELD_STRING, true, NSL_PRICE_PAIR_LEN, 0, 0, "a configured pair"},
+    NSL_FIELDS_END,
+};
+static const struct nsl_field_spec params_pricefeed_get[] = {
+    {"pair", NSL_FIELD_STRING, true, NSL_PRICE_PAIR_LEN, 0, 0, "a configured pair"},
+    NSL_FIELDS_END,
+};
+static const struct nsl_field_spec params_pricefeed_history[] = {
+    {"pair", NSL_FIELD_STRING, true, NSL_PRICE_PAIR_LEN, 0, 0, "a configured pair"},
+    {"limit", NSL_FIELD_INT, false, 0, 1, 1000, "rounds to return (default 20)"},
+    NSL_FIELDS_END,
+};
+static const struct nsl_field_spec params_pricefeed_pairs[] = {NSL_FIELDS_END};
+static const struct nsl_field_spec params_pricefeed_signerKey[] = {NSL_FIELDS_END};
+
 #endif

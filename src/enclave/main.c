@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "common/options.h"
 #include "common/url.h"
+#include "enclave/egress_client.h"
 #include "enclave/hostchan.h"
 #include "enclave/identity.h"
 #include "enclave/rate_limit.h"
@@ -21,6 +22,7 @@
 #include "enclave/storage.h"
 #include "sandbox/sandbox.h"
 #include "services/function_schedule.h"
+#include "services/pricefeed.h"
 #include "services/audit.h"
 #include "services/records.h"
 #include "services/wallet_keys.h"
@@ -46,6 +48,8 @@ struct enclave_config {
     char *require_sealed;
     int64_t max_secrets;
     int64_t function_workers;
+    char *egress;
+    char *ca_file;
 };
 
 #define OPT(name, type, field, def, min, max, help)                                                \
@@ -95,6 +99,10 @@ static const struct nsl_option options[] = {
         "secrets one account may hold"),
     OPT("function-workers", NSL_OPT_INT, function_workers, "2", 0, 64,
         "sandbox worker processes for user functions (0: no function service)"),
+    OPT("egress", NSL_OPT_URL, egress, "vsock://3:5002", 0, 0,
+        "the parent's egress proxy, for outbound HTTPS (docs/egress.md)"),
+    OPT("ca-file", NSL_OPT_STRING, ca_file, NULL, 0, 0,
+        "PEM file of CAs trusted for outbound HTTPS in addition to the system bundle"),
     NSL_OPTIONS_END,
 };
 
@@ -192,18 +200,24 @@ static int serve(const struct enclave_config *cfg, struct nsl_enclave_ctx *ctx,
         nsl_log(NSL_LOG_ERROR, "start_failed", "reason", err.message, NULL);
         return 1;
     }
+    if (nsl_egress_new(cfg->egress, cfg->ca_file, &ctx->egress, &err) != NSL_OK) {
+        nsl_log(NSL_LOG_ERROR, "start_failed", "reason", err.message, NULL);
+        return 1;
+    }
     if (!ctx->accounts || !ctx->audit || !ctx->replay || !ctx->rate || !ctx->wallet) {
         nsl_log(NSL_LOG_ERROR, "start_failed", "reason", "out of memory", NULL);
         return 1;
     }
     ctx->host = nsl_hostchan_start(&host_url, (size_t)cfg->host_max_frame);
     ctx->scheduler = ctx->sandbox ? nsl_scheduler_start(ctx) : NULL;
+    ctx->pricefeed = nsl_pricefeed_start(ctx, NULL, NULL);
     ctx->storage =
         ctx->host ? nsl_storage_start(ctx->host, provider, (int)cfg->store_timeout_ms) : NULL;
     struct nsl_server *srv = ctx->storage ? nsl_server_create(&scfg, fd, ctx) : NULL;
     if (!srv) {
         nsl_log(NSL_LOG_ERROR, "start_failed", "reason", "out of memory or descriptors", NULL);
         nsl_scheduler_stop(ctx->scheduler);
+        nsl_pricefeed_stop(ctx->pricefeed);
         nsl_storage_stop(ctx->storage);
         nsl_hostchan_stop(ctx->host);
         return 1;
@@ -215,6 +229,7 @@ static int serve(const struct enclave_config *cfg, struct nsl_enclave_ctx *ctx,
     running = NULL;
     nsl_server_destroy(srv);
     nsl_scheduler_stop(ctx->scheduler);
+    nsl_pricefeed_stop(ctx->pricefeed);
     nsl_storage_stop(ctx->storage);
     nsl_hostchan_stop(ctx->host);
     nsl_log(NSL_LOG_INFO, "stopped", NULL);
@@ -268,6 +283,7 @@ int main(int argc, char **argv)
     nsl_rate_limit_free(ctx.rate);
     nsl_wallet_keys_free(ctx.wallet);
     nsl_identity_free(ctx.identity);
+    nsl_egress_free(ctx.egress);
     nsl_sandbox_stop(ctx.sandbox);
     nsl_options_free(&spec, &cfg);
     return rc;

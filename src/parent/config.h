@@ -19,6 +19,12 @@ struct nsl_parent_config {
     int64_t request_timeout_ms;
     int64_t max_frame;      /* enclave pool frames */
     int64_t host_max_frame; /* host-channel frames: must fit a 1 MiB sealed value in base64 */
+    char *egress_listen;    /* URL of the egress proxy (docs/egress.md) */
+    char *egress_allow;     /* HOST:PORT,... ("" = nothing) */
+    int64_t egress_connect_timeout_ms;
+    int64_t egress_max_tunnels;
+    int64_t egress_max_bytes;
+    int64_t egress_idle_timeout_ms;
 };
 
 #endif

@@ -13,6 +13,8 @@
 #include "common/options.h"
 #include "parent/config.h"
 #include "parent/blobstore.h"
+#include "parent/egress.h"
+#include "parent/egress_request.h"
 #include "parent/enclave_pool.h"
 #include "parent/hostchan_server.h"
 #include "parent/http.h"
@@ -43,6 +45,18 @@ static const struct nsl_option parent_options[] = {
         "largest enclave frame in bytes"),
     OPT("host-max-frame", NSL_OPT_INT, host_max_frame, "4194304", 2097152, 67108864,
         "largest host-channel frame in bytes (the enclave's must match)"),
+    OPT("egress-listen", NSL_OPT_URL, egress_listen, "vsock://ANY:5002", 0, 0,
+        "where the enclave's egress client sends HTTP CONNECT (docs/egress.md)"),
+    OPT("egress-allow", NSL_OPT_STRING, egress_allow, "", 0, 0,
+        "HOST:PORT,... the enclave may reach, exact matches (empty: nothing)"),
+    OPT("egress-connect-timeout-ms", NSL_OPT_INT, egress_connect_timeout_ms, "5000", 100, 600000,
+        "longest upstream TCP connect (then 504)"),
+    OPT("egress-max-tunnels", NSL_OPT_INT, egress_max_tunnels, "64", 1, 4096,
+        "egress tunnels open at once (further CONNECTs get 503)"),
+    OPT("egress-max-bytes", NSL_OPT_INT, egress_max_bytes, "16777216", 1024, 1073741824,
+        "bytes one tunnel may relay, both directions together (then it is closed)"),
+    OPT("egress-idle-timeout-ms", NSL_OPT_INT, egress_idle_timeout_ms, "30000", 100, 3600000,
+        "a tunnel with no traffic for this long is closed"),
     OPT("key-provider", NSL_OPT_STRING, key_provider, "kms", 0, 0,
         "sim (dev: wrapping key kept on the parent, NOT SECURE) or kms"),
     OPT("log-level", NSL_OPT_STRING, log_level, "info", 0, 0, "debug, info, warn or error"),
@@ -119,10 +133,21 @@ static int serve(const struct nsl_parent_config *cfg, const sigset_t *signals)
                                        .request_timeout_ms = (int)cfg->request_timeout_ms};
     struct nsl_http *http = NULL;
     struct nsl_hostchan *hc = NULL;
+    struct nsl_egress_proxy_config egress_cfg = {
+        .listen = cfg->egress_listen,
+        .allow = cfg->egress_allow,
+        .connect_timeout_ms = (int)cfg->egress_connect_timeout_ms,
+        .max_tunnels = (size_t)cfg->egress_max_tunnels,
+        .max_bytes = (uint64_t)cfg->egress_max_bytes,
+        .idle_timeout_ms = (int)cfg->egress_idle_timeout_ms};
+    struct nsl_egress_proxy *egress = NULL;
     if (!pool || !store)
         goto cleanup;
     hc = nsl_hostchan_start(cfg->host_listen, (size_t)cfg->host_max_frame, &host_ctx);
     if (!hc)
+        goto cleanup;
+    egress = nsl_egress_proxy_start(&egress_cfg, metrics);
+    if (!egress)
         goto cleanup;
     http = nsl_http_start(&http_cfg, pool, metrics);
     if (!http)
@@ -139,6 +164,7 @@ static int serve(const struct nsl_parent_config *cfg, const sigset_t *signals)
 cleanup:
     nsl_pool_stop(pool); /* completes suspended requests, so MHD can stop */
     nsl_http_stop(http);
+    nsl_egress_proxy_stop(egress);
     nsl_hostchan_stop(hc); /* answers every write in flight before the store closes */
     nsl_blobstore_close(store);
     nsl_pool_free(pool);
@@ -171,6 +197,14 @@ int main(int argc, char **argv)
         nsl_options_free(&parent_spec, &cfg);
         return 2;
     }
+    struct nsl_egress_allowlist allow;
+    char why[128];
+    if (nsl_egress_allowlist_parse(cfg.egress_allow, &allow, why, sizeof why) != 0) {
+        fprintf(stderr, "nsl-parent: --egress-allow: %s\n", why);
+        nsl_options_free(&parent_spec, &cfg);
+        return 2;
+    }
+    nsl_egress_allowlist_clear(&allow);
     nsl_log_init("nsl-parent", level);
     block_signals(&signals);
     int rc = 1;

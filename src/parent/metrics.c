@@ -18,6 +18,8 @@ static const double bucket_bounds[] = {.0001, .00025, .0005, .001, .0025, .005, 
 static const double commit_write_bounds[] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024};
 #define COMMIT_WRITE_BUCKETS (sizeof commit_write_bounds / sizeof commit_write_bounds[0])
 static const char *const kv_op_names[NSL_KV_OP_COUNT] = {"get", "put", "delete", "list", "batch"};
+static const char *const egress_outcome_names[NSL_EGRESS_OUTCOME_COUNT] = {
+    "ok", "forbidden", "bad_request", "connect_failed", "timeout", "busy"};
 
 struct histogram {
     _Atomic uint64_t buckets[BUCKETS + 1]; /* last one: above every bound */
@@ -37,6 +39,9 @@ struct nsl_metrics {
     _Atomic uint64_t kv_commits;
     struct histogram kv_commit_writes; /* bounds: commit_write_bounds */
     struct histogram kv_commit_duration;
+    _Atomic uint64_t egress_tunnels[NSL_EGRESS_OUTCOME_COUNT];
+    _Atomic int64_t egress_open;
+    _Atomic uint64_t egress_bytes[2]; /* up, down */
 };
 
 struct nsl_metrics *nsl_metrics_new(void)
@@ -122,6 +127,22 @@ void nsl_metrics_observe_kv_commit(struct nsl_metrics *m, size_t writes, double 
     atomic_fetch_add_explicit(&m->kv_commits, 1, memory_order_relaxed);
     observe_in(&m->kv_commit_writes, commit_write_bounds, COMMIT_WRITE_BUCKETS, (double)writes);
     observe(&m->kv_commit_duration, seconds);
+}
+
+void nsl_metrics_count_egress_tunnel(struct nsl_metrics *m, enum nsl_egress_outcome outcome)
+{
+    if ((unsigned)outcome < NSL_EGRESS_OUTCOME_COUNT)
+        atomic_fetch_add_explicit(&m->egress_tunnels[outcome], 1, memory_order_relaxed);
+}
+
+void nsl_metrics_add_egress_open(struct nsl_metrics *m, int delta)
+{
+    atomic_fetch_add_explicit(&m->egress_open, delta, memory_order_relaxed);
+}
+
+void nsl_metrics_add_egress_bytes(struct nsl_metrics *m, bool up, size_t bytes)
+{
+    atomic_fetch_add_explicit(&m->egress_bytes[up ? 0 : 1], bytes, memory_order_relaxed);
 }
 
 static int appendf(struct nsl_buf *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -228,6 +249,28 @@ static int render_kv(struct nsl_metrics *m, struct nsl_buf *out)
     return rc;
 }
 
+static int render_egress(struct nsl_metrics *m, struct nsl_buf *out)
+{
+    int rc = header(out, "nsl_egress_tunnels_open", "gauge", "egress tunnels currently open");
+    if (rc == 0)
+        rc =
+            appendf(out, "nsl_egress_tunnels_open %lld\n", (long long)atomic_load(&m->egress_open));
+    if (rc == 0)
+        rc = header(out, "nsl_egress_tunnels_total", "counter",
+                    "egress CONNECT requests by outcome");
+    for (size_t i = 0; rc == 0 && i < NSL_EGRESS_OUTCOME_COUNT; i++)
+        rc =
+            appendf(out, "nsl_egress_tunnels_total{outcome=\"%s\"} %llu\n", egress_outcome_names[i],
+                    (unsigned long long)atomic_load(&m->egress_tunnels[i]));
+    if (rc == 0)
+        rc = header(out, "nsl_egress_bytes_total", "counter",
+                    "bytes relayed by egress tunnels (up: enclave to upstream)");
+    for (size_t i = 0; rc == 0 && i < 2; i++)
+        rc = appendf(out, "nsl_egress_bytes_total{direction=\"%s\"} %llu\n", i ? "down" : "up",
+                     (unsigned long long)atomic_load(&m->egress_bytes[i]));
+    return rc;
+}
+
 int nsl_metrics_render(struct nsl_metrics *m, struct nsl_buf *out)
 {
     int rc = render_methods(m, out);
@@ -258,5 +301,7 @@ int nsl_metrics_render(struct nsl_metrics *m, struct nsl_buf *out)
         rc = appendf(out, "nsl_enclave_up %d\n", atomic_load(&m->enclave_up));
     if (rc == 0)
         rc = render_kv(m, out);
+    if (rc == 0)
+        rc = render_egress(m, out);
     return rc;
 }

@@ -36,6 +36,21 @@ void nsl_metrics_count_kv_op(struct nsl_metrics *m, enum nsl_kv_op op);
 /* One group commit of the blob store: how many writes it made durable and how long it took. */
 void nsl_metrics_observe_kv_commit(struct nsl_metrics *m, size_t writes, double seconds);
 
+/* Egress proxy tunnels (docs/egress.md): how each CONNECT ended, tunnels open, bytes relayed. */
+enum nsl_egress_outcome {
+    NSL_EGRESS_OUTCOME_OK,
+    NSL_EGRESS_OUTCOME_FORBIDDEN,
+    NSL_EGRESS_OUTCOME_BAD_REQUEST,
+    NSL_EGRESS_OUTCOME_CONNECT_FAILED,
+    NSL_EGRESS_OUTCOME_TIMEOUT,
+    NSL_EGRESS_OUTCOME_BUSY,
+    NSL_EGRESS_OUTCOME_COUNT
+};
+void nsl_metrics_count_egress_tunnel(struct nsl_metrics *m, enum nsl_egress_outcome outcome);
+void nsl_metrics_add_egress_open(struct nsl_metrics *m, int delta);
+/* up: enclave to upstream; down: upstream to enclave. */
+void nsl_metrics_add_egress_bytes(struct nsl_metrics *m, bool up, size_t bytes);
+
 /* Appends the exposition text to out. Returns 0 or -1 on allocation failure. */
 int nsl_metrics_render(struct nsl_metrics *m, struct nsl_buf *out);
 

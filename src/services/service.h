@@ -39,6 +39,8 @@ struct nsl_enclave_ctx {
     int64_t max_secrets;             /* per account */
     struct nsl_sandbox *sandbox;     /* function workers (forked before any secret) */
     struct nsl_scheduler *scheduler; /* scheduled functions */
+    struct nsl_egress *egress;       /* HTTPS via the parent's egress proxy (egress_client.h) */
+    struct nsl_pricefeed *pricefeed; /* price feed scheduler and fetcher */
     int64_t auth_window_sec;         /* neo-sig timestamp tolerance (±) */
     /* Requests answered per route and per error code, for system.metrics. */
     uint64_t route_calls[64];

@@ -121,10 +121,12 @@ int nsl_stack_start_enclave(struct nsl_stack *s)
     char bin[512], log[300];
     nsl_bin_path("nsl-enclave", bin, sizeof bin);
     snprintf(log, sizeof log, "%s/enclave.log", s->dir);
-    const char *argv[40] = {bin,        "--mode",   "sim",          "--key-provider",
-                            "sim",      "--listen", s->enclave_url, "--host-channel",
-                            s->host_url};
-    append_args(argv, 9, s->enclave_extra);
+    char egress[300];
+    snprintf(egress, sizeof egress, "unix://%s/egress.sock", s->dir);
+    const char *argv[40] = {bin,         "--mode",   "sim",          "--key-provider",
+                            "sim",       "--listen", s->enclave_url, "--host-channel",
+                            s->host_url, "--egress", egress};
+    append_args(argv, 11, s->enclave_extra);
     s->enclave_pid = spawn(argv, log);
     if (s->enclave_pid < 0)
         return -1;
@@ -152,10 +154,13 @@ int nsl_stack_start_parent(struct nsl_stack *s)
     nsl_bin_path("nsl-parent", bin, sizeof bin);
     snprintf(log, sizeof log, "%s/parent.log", s->dir);
     snprintf(http, sizeof http, "127.0.0.1:%d", s->http_port);
+    char egress[300];
+    snprintf(egress, sizeof egress, "unix://%s/egress.sock", s->dir);
     const char *argv[40] = {bin,         "--enclave",      s->enclave_url, "--host-listen",
                             s->host_url, "--http",         http,           "--state",
-                            s->dir,      "--key-provider", "sim"};
-    append_args(argv, 11, s->parent_extra);
+                            s->dir,      "--key-provider", "sim",          "--egress-listen",
+                            egress};
+    append_args(argv, 13, s->parent_extra);
     s->parent_pid = spawn(argv, log);
     if (s->parent_pid < 0)
         return -1;

@@ -1,0 +1,408 @@
+/* Integration tests of the egress path (docs/egress.md): the real nsl-parent's egress proxy on a
+ * unix socket, the enclave's HTTPS client (enclave/egress_client.h) in this process, and small
+ * HTTPS servers on 127.0.0.1 with certificates made at test time by the openssl command. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "enclave/egress_client.h"
+#include "harness/harness.h"
+
+#define PRICE_BODY "{\"symbol\":\"NEOUSD\",\"price\":\"12.34\"}"
+
+struct tls_server {
+    SSL_CTX *ctx;
+    int fd, port;
+    int stop[2];
+    pthread_t thread;
+    int delay_ms;     /* wait this long (or until stop) before answering */
+    size_t body_size; /* 0: PRICE_BODY, else that many 'x' */
+};
+
+static struct {
+    struct nsl_stack stack;
+    struct tls_server ok, other_ca, slow, big;
+    int dead_port;
+    char allow[256];
+    char egress_url[320];
+    struct nsl_egress *eg;
+} t;
+
+static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int run(const char *fmt, ...)
+{
+    char cmd[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    return system(cmd);
+}
+
+/* A CA "<name>-ca" and a leaf "<name>" for 127.0.0.1 / localhost, in dir. */
+static int make_certs(const char *dir, const char *name)
+{
+    return run("cd '%s' && "
+               "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+               "-keyout %s-ca.key -out %s-ca.pem -days 2 -subj /CN=%s-test-ca "
+               "-addext basicConstraints=critical,CA:TRUE "
+               "-addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null && "
+               "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout %s.key "
+               "-out %s.csr -subj /CN=localhost 2>/dev/null && "
+               "printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\nbasicConstraints=CA:FALSE\\n"
+               "extendedKeyUsage=serverAuth\\n' > %s.ext && "
+               "openssl x509 -req -in %s.csr -CA %s-ca.pem -CAkey %s-ca.key -CAcreateserial "
+               "-out %s.pem -days 2 -extfile %s.ext 2>/dev/null",
+               dir, name, name, name, name, name, name, name, name, name, name, name);
+}
+
+static int listen_loopback(int *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof sin;
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sin, sizeof sin) != 0 || listen(fd, 16) != 0 ||
+        getsockname(fd, (struct sockaddr *)&sin, &len) != 0)
+        return -1;
+    *port = ntohs(sin.sin_port);
+    return fd;
+}
+
+static void serve_one(struct tls_server *s, int fd)
+{
+    struct timeval tv = {.tv_sec = 5};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    SSL *ssl = SSL_new(s->ctx);
+    char req[8192];
+    size_t have = 0;
+    if (!ssl || SSL_set_fd(ssl, fd) != 1 || SSL_accept(ssl) != 1)
+        goto done;
+    while (have < sizeof req - 1) {
+        int n = SSL_read(ssl, req + have, (int)(sizeof req - 1 - have));
+        if (n <= 0)
+            goto done;
+        have += (size_t)n;
+        req[have] = 0;
+        if (strstr(req, "\r\n\r\n"))
+            break;
+    }
+    if (s->delay_ms) {
+        struct pollfd p = {.fd = s->stop[0], .events = POLLIN};
+        poll(&p, 1, s->delay_ms);
+    }
+    size_t body_len = s->body_size ? s->body_size : strlen(PRICE_BODY);
+    char *body = malloc(body_len);
+    if (!body)
+        goto done;
+    if (s->body_size)
+        memset(body, 'x', body_len);
+    else
+        memcpy(body, PRICE_BODY, body_len);
+    char head[256];
+    int n = snprintf(head, sizeof head,
+                     "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                     "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+                     body_len);
+    if (SSL_write(ssl, head, n) == n)
+        SSL_write(ssl, body, (int)body_len);
+    free(body);
+    SSL_shutdown(ssl);
+done:
+    SSL_free(ssl);
+    ERR_clear_error();
+    close(fd);
+}
+
+static void *server_main(void *arg)
+{
+    struct tls_server *s = arg;
+    for (;;) {
+        struct pollfd p[2] = {{.fd = s->fd, .events = POLLIN},
+                              {.fd = s->stop[0], .events = POLLIN}};
+        if (poll(p, 2, -1) < 0 || p[1].revents)
+            return NULL;
+        int fd = accept4(s->fd, NULL, NULL, SOCK_CLOEXEC);
+        if (fd >= 0)
+            serve_one(s, fd);
+    }
+}
+
+static int server_start(struct tls_server *s, const char *dir, const char *name)
+{
+    char cert[512], key[512];
+    snprintf(cert, sizeof cert, "%s/%s.pem", dir, name);
+    snprintf(key, sizeof key, "%s/%s.key", dir, name);
+    s->ctx = SSL_CTX_new(TLS_server_method());
+    if (!s->ctx || SSL_CTX_use_certificate_file(s->ctx, cert, SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_use_PrivateKey_file(s->ctx, key, SSL_FILETYPE_PEM) != 1)
+        return -1;
+    s->fd = listen_loopback(&s->port);
+    if (s->fd < 0 || pipe2(s->stop, O_CLOEXEC) != 0)
+        return -1;
+    return pthread_create(&s->thread, NULL, server_main, s);
+}
+
+static void server_stop(struct tls_server *s)
+{
+    if (!s->ctx)
+        return;
+    if (write(s->stop[1], "x", 1) == 1)
+        pthread_join(s->thread, NULL);
+    close(s->fd);
+    close(s->stop[0]);
+    close(s->stop[1]);
+    SSL_CTX_free(s->ctx);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    signal(SIGPIPE, SIG_IGN);
+    struct nsl_stack *st = &t.stack;
+    if (nsl_stack_init(st) != 0 || make_certs(st->dir, "srv") != 0 ||
+        make_certs(st->dir, "other") != 0)
+        return -1;
+    t.slow.delay_ms = 3000;
+    t.big.body_size = 200000;
+    if (server_start(&t.ok, st->dir, "srv") != 0 || server_start(&t.other_ca, st->dir, "other") ||
+        server_start(&t.slow, st->dir, "srv") != 0 || server_start(&t.big, st->dir, "srv") != 0)
+        return -1;
+    int dead = listen_loopback(&t.dead_port); /* a port with no listener once closed */
+    if (dead < 0)
+        return -1;
+    close(dead);
+    snprintf(t.allow, sizeof t.allow,
+             "127.0.0.1:%d,127.0.0.1:%d,127.0.0.1:%d,127.0.0.1:%d,"
+             "127.0.0.1:%d",
+             t.ok.port, t.other_ca.port, t.slow.port, t.big.port, t.dead_port);
+    st->parent_extra[0] = "--egress-allow";
+    st->parent_extra[1] = t.allow;
+    if (nsl_stack_start_parent(st) != 0)
+        return -1;
+    snprintf(t.egress_url, sizeof t.egress_url, "unix://%s/egress.sock", st->dir);
+    char ca[512];
+    snprintf(ca, sizeof ca, "%s/srv-ca.pem", st->dir);
+    struct nsl_error err = {0};
+    if (nsl_egress_new(t.egress_url, ca, &t.eg, &err) != NSL_OK) {
+        fprintf(stderr, "nsl_egress_new: %s\n", err.message);
+        return -1;
+    }
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    nsl_egress_free(t.eg);
+    server_stop(&t.ok);
+    server_stop(&t.other_ca);
+    server_stop(&t.slow);
+    server_stop(&t.big);
+    return nsl_stack_stop(&t.stack) == 0 ? 0 : -1;
+}
+
+static nsl_err fetch(const struct nsl_egress *eg, const char *url, int timeout_ms, size_t max,
+                     struct nsl_egress_response *resp, struct nsl_error *err)
+{
+    const char *headers[] = {"Accept: application/json"};
+    struct nsl_egress_request req = {.method = "GET",
+                                     .url = url,
+                                     .headers = headers,
+                                     .header_count = 1,
+                                     .timeout_ms = timeout_ms,
+                                     .max_response_bytes = max};
+    return nsl_egress_fetch(eg, &req, resp, err);
+}
+
+static void url_for(char *out, size_t len, int port)
+{
+    snprintf(out, len, "https://127.0.0.1:%d/price", port);
+}
+
+static void test_egress_fetches_allowlisted_https(void **state)
+{
+    (void)state;
+    char url[128];
+    url_for(url, sizeof url, t.ok.port);
+    struct nsl_egress_response resp;
+    struct nsl_error err = {0};
+    nsl_err rc = fetch(t.eg, url, 0, 0, &resp, &err);
+    if (rc != NSL_OK)
+        fail_msg("%s: %s", nsl_err_name(rc), err.message);
+    assert_int_equal(resp.status, 200);
+    assert_int_equal(resp.body_len, strlen(PRICE_BODY));
+    assert_string_equal(resp.body, PRICE_BODY);
+    assert_non_null(resp.headers);
+    assert_non_null(strstr(resp.headers, "Content-Type: application/json"));
+    assert_null(strstr(resp.headers, "Connection established")); /* the proxy's answer is ours */
+    assert_true(resp.duration_us > 0);
+    nsl_egress_response_clear(&resp);
+}
+
+static void expect_error(const struct nsl_egress *eg, const char *url, int timeout_ms, size_t max,
+                         nsl_err want, const char *in_message)
+{
+    struct nsl_egress_response resp;
+    struct nsl_error err = {0};
+    nsl_err rc = fetch(eg, url, timeout_ms, max, &resp, &err);
+    if (rc != want || !strstr(err.message, in_message))
+        fail_msg("%s: got %s \"%s\", want %s \"%s\"", url, nsl_err_name(rc), err.message,
+                 nsl_err_name(want), in_message);
+    assert_null(resp.body);
+}
+
+static void test_egress_refuses_target_outside_allowlist(void **state)
+{
+    (void)state;
+    expect_error(t.eg, "https://127.0.0.1:1/price", 0, 0, NSL_ERR_PERMISSION_DENIED,
+                 "127.0.0.1:1 is not in the egress allowlist");
+}
+
+static void test_egress_refuses_certificate_of_other_ca(void **state)
+{
+    (void)state;
+    char url[128];
+    url_for(url, sizeof url, t.other_ca.port);
+    expect_error(t.eg, url, 0, 0, NSL_ERR_UNAVAILABLE, "did not verify");
+}
+
+static void test_egress_without_ca_file_trusts_system_bundle_only(void **state)
+{
+    (void)state;
+    struct nsl_egress *plain = NULL;
+    assert_int_equal(nsl_egress_new(t.egress_url, NULL, &plain, NULL), NSL_OK);
+    char url[128];
+    url_for(url, sizeof url, t.ok.port);
+    expect_error(plain, url, 0, 0, NSL_ERR_UNAVAILABLE, "certificate of 127.0.0.1");
+    nsl_egress_free(plain);
+}
+
+static void test_egress_refuses_plain_http(void **state)
+{
+    (void)state;
+    expect_error(t.eg, "http://127.0.0.1:80/price", 0, 0, NSL_ERR_INVALID_PARAMS, "https");
+    expect_error(t.eg, "ftp://127.0.0.1/x", 0, 0, NSL_ERR_INVALID_PARAMS, "https");
+}
+
+static void test_egress_times_out_on_slow_server(void **state)
+{
+    (void)state;
+    char url[128];
+    url_for(url, sizeof url, t.slow.port);
+    expect_error(t.eg, url, 500, 0, NSL_ERR_TIMEOUT, "did not answer within 500 ms");
+}
+
+static void test_egress_caps_response_size(void **state)
+{
+    (void)state;
+    char url[128];
+    url_for(url, sizeof url, t.big.port);
+    expect_error(t.eg, url, 0, 1024, NSL_ERR_LIMIT_EXCEEDED, "over 1024 bytes");
+}
+
+static void test_egress_reports_upstream_connect_failure(void **state)
+{
+    (void)state;
+    char url[128];
+    url_for(url, sizeof url, t.dead_port);
+    expect_error(t.eg, url, 0, 0, NSL_ERR_UNAVAILABLE, "cannot connect");
+}
+
+static void test_egress_reports_unreachable_proxy(void **state)
+{
+    (void)state;
+    char gone[320];
+    snprintf(gone, sizeof gone, "unix://%s/no-such.sock", t.stack.dir);
+    struct nsl_egress *eg = NULL;
+    assert_int_equal(nsl_egress_new(gone, NULL, &eg, NULL), NSL_OK);
+    char url[128];
+    url_for(url, sizeof url, t.ok.port);
+    expect_error(eg, url, 0, 0, NSL_ERR_UNAVAILABLE, "egress proxy is unreachable");
+    nsl_egress_free(eg);
+}
+
+static void test_egress_fetch_many_runs_concurrently(void **state)
+{
+    (void)state;
+    enum { N = 5 };
+    char urls[N][128];
+    struct nsl_egress_request reqs[N];
+    struct nsl_egress_response resps[N];
+    struct nsl_error errs[N];
+    for (int i = 0; i < N; i++) {
+        url_for(urls[i], sizeof urls[i], i == N - 1 ? 1 : t.ok.port);
+        reqs[i] = (struct nsl_egress_request){.url = urls[i]};
+    }
+    assert_int_equal(nsl_egress_fetch_many(t.eg, reqs, N, resps, errs), NSL_OK);
+    for (int i = 0; i < N - 1; i++) {
+        if (errs[i].code != NSL_OK)
+            fail_msg("request %d: %s", i, errs[i].message);
+        assert_int_equal(resps[i].status, 200);
+        assert_string_equal(resps[i].body, PRICE_BODY);
+        nsl_egress_response_clear(&resps[i]);
+    }
+    assert_int_equal(errs[N - 1].code, NSL_ERR_PERMISSION_DENIED); /* one bad source alone */
+    assert_null(resps[N - 1].body);
+}
+
+static unsigned long long metric(const char *text, const char *series)
+{
+    char needle[160];
+    snprintf(needle, sizeof needle, "\n%s ", series);
+    const char *p = strstr(text, needle);
+    if (!p)
+        fail_msg("no series %s", series);
+    return strtoull(p + strlen(needle), NULL, 10);
+}
+
+static void test_egress_metrics_count_tunnels(void **state)
+{
+    (void)state;
+    int status = 0;
+    char *body = NULL;
+    assert_int_equal(
+        nsl_http_request(t.stack.http_port, "GET", "/metrics", NULL, NULL, &status, &body), 0);
+    assert_int_equal(status, 200);
+    assert_true(metric(body, "nsl_egress_tunnels_total{outcome=\"ok\"}") >= 8);
+    assert_true(metric(body, "nsl_egress_tunnels_total{outcome=\"forbidden\"}") >= 2);
+    assert_true(metric(body, "nsl_egress_tunnels_total{outcome=\"connect_failed\"}") >= 1);
+    assert_int_equal(metric(body, "nsl_egress_tunnels_total{outcome=\"busy\"}"), 0);
+    assert_true(metric(body, "nsl_egress_bytes_total{direction=\"up\"}") > 0);
+    assert_true(metric(body, "nsl_egress_bytes_total{direction=\"down\"}") > 1024);
+    (void)metric(body, "nsl_egress_tunnels_open");
+    free(body);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_egress_fetches_allowlisted_https),
+        cmocka_unit_test(test_egress_refuses_target_outside_allowlist),
+        cmocka_unit_test(test_egress_refuses_certificate_of_other_ca),
+        cmocka_unit_test(test_egress_without_ca_file_trusts_system_bundle_only),
+        cmocka_unit_test(test_egress_refuses_plain_http),
+        cmocka_unit_test(test_egress_times_out_on_slow_server),
+        cmocka_unit_test(test_egress_caps_response_size),
+        cmocka_unit_test(test_egress_reports_upstream_connect_failure),
+        cmocka_unit_test(test_egress_reports_unreachable_proxy),
+        cmocka_unit_test(test_egress_fetch_many_runs_concurrently),
+        cmocka_unit_test(test_egress_metrics_count_tunnels),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
