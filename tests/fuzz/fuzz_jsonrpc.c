@@ -1,0 +1,45 @@
+/* Fuzzes the parent's HTTP input: the Authorization header (the input up to its first newline,
+ * when it has one; a header cannot hold a newline) and the JSON-RPC body (the rest). Each call
+ * that parsed is then turned into its enclave request frame, as the parent forwards it. */
+#include "fuzz.h"
+#include "parent/jsonrpc.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    fuzz_quiet_logs();
+    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const uint8_t *nl = memchr(data, '\n', size);
+    char *header = nl ? fuzz_cstr(data, (size_t)(nl - data)) : NULL;
+    const uint8_t *body = nl ? nl + 1 : data;
+    size_t body_len = nl ? size - (size_t)(nl + 1 - data) : size;
+
+    json_t *auth = NULL;
+    struct nsl_error err = {0};
+    nsl_err rc = nsl_jsonrpc_parse_auth(header, &auth, &err);
+    FUZZ_CHECK(rc == NSL_OK || (rc == NSL_ERR_UNAUTHENTICATED && auth == NULL));
+
+    struct nsl_rpc_batch batch;
+    if (nsl_jsonrpc_parse((const char *)body, body_len, 16, &batch) == 0 && !batch.failed) {
+        FUZZ_CHECK(batch.count <= 16);
+        for (size_t i = 0; i < batch.count; i++) {
+            const struct nsl_rpc_call *call = &batch.calls[i];
+            (void)nsl_jsonrpc_call_answered(call);
+            if (call->failed)
+                continue;
+            size_t len = 0;
+            char *frame = nsl_jsonrpc_enclave_request(call, "fuzz-1", auth, &len);
+            FUZZ_CHECK(frame != NULL && strlen(frame) == len);
+            free(frame);
+        }
+    }
+    nsl_jsonrpc_batch_free(&batch);
+    json_decref(auth);
+    free(header);
+    return 0;
+}
