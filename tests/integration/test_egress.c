@@ -7,167 +7,48 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <poll.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "enclave/egress_client.h"
 #include "harness/harness.h"
+#include "harness/https.h"
 
 #define PRICE_BODY "{\"symbol\":\"NEOUSD\",\"price\":\"12.34\"}"
 
-struct tls_server {
-    SSL_CTX *ctx;
-    int fd, port;
-    int stop[2];
-    pthread_t thread;
-    int delay_ms;     /* wait this long (or until stop) before answering */
-    size_t body_size; /* 0: PRICE_BODY, else that many 'x' */
+/* What one test server answers: PRICE_BODY, or body_size bytes of 'x', after delay_ms. */
+struct answer {
+    int delay_ms;
+    size_t body_size;
 };
 
 static struct {
     struct nsl_stack stack;
-    struct tls_server ok, other_ca, slow, big;
+    struct nsl_https_server ok, other_ca, slow, big;
+    struct answer ok_answer, slow_answer, big_answer;
     int dead_port;
     char allow[256];
     char egress_url[320];
     struct nsl_egress *eg;
 } t;
 
-static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int run(const char *fmt, ...)
+static void answer(void *ctx, const char *path, struct nsl_https_response *resp)
 {
-    char cmd[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    return system(cmd);
-}
-
-/* A CA "<name>-ca" and a leaf "<name>" for 127.0.0.1 / localhost, in dir. */
-static int make_certs(const char *dir, const char *name)
-{
-    return run("cd '%s' && "
-               "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
-               "-keyout %s-ca.key -out %s-ca.pem -days 2 -subj /CN=%s-test-ca "
-               "-addext basicConstraints=critical,CA:TRUE "
-               "-addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null && "
-               "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout %s.key "
-               "-out %s.csr -subj /CN=localhost 2>/dev/null && "
-               "printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\nbasicConstraints=CA:FALSE\\n"
-               "extendedKeyUsage=serverAuth\\n' > %s.ext && "
-               "openssl x509 -req -in %s.csr -CA %s-ca.pem -CAkey %s-ca.key -CAcreateserial "
-               "-out %s.pem -days 2 -extfile %s.ext 2>/dev/null",
-               dir, name, name, name, name, name, name, name, name, name, name, name);
-}
-
-static int listen_loopback(int *port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof sin;
-    if (fd < 0 || bind(fd, (struct sockaddr *)&sin, sizeof sin) != 0 || listen(fd, 16) != 0 ||
-        getsockname(fd, (struct sockaddr *)&sin, &len) != 0)
-        return -1;
-    *port = ntohs(sin.sin_port);
-    return fd;
-}
-
-static void serve_one(struct tls_server *s, int fd)
-{
-    struct timeval tv = {.tv_sec = 5};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    SSL *ssl = SSL_new(s->ctx);
-    char req[8192];
-    size_t have = 0;
-    if (!ssl || SSL_set_fd(ssl, fd) != 1 || SSL_accept(ssl) != 1)
-        goto done;
-    while (have < sizeof req - 1) {
-        int n = SSL_read(ssl, req + have, (int)(sizeof req - 1 - have));
-        if (n <= 0)
-            goto done;
-        have += (size_t)n;
-        req[have] = 0;
-        if (strstr(req, "\r\n\r\n"))
-            break;
+    const struct answer *a = ctx;
+    (void)path;
+    resp->delay_ms = a->delay_ms;
+    if (a->body_size) {
+        resp->body = malloc(a->body_size);
+        if (resp->body) {
+            memset(resp->body, 'x', a->body_size);
+            resp->body_len = a->body_size;
+        }
+    } else {
+        nsl_https_body(resp, "%s", PRICE_BODY);
     }
-    if (s->delay_ms) {
-        struct pollfd p = {.fd = s->stop[0], .events = POLLIN};
-        poll(&p, 1, s->delay_ms);
-    }
-    size_t body_len = s->body_size ? s->body_size : strlen(PRICE_BODY);
-    char *body = malloc(body_len);
-    if (!body)
-        goto done;
-    if (s->body_size)
-        memset(body, 'x', body_len);
-    else
-        memcpy(body, PRICE_BODY, body_len);
-    char head[256];
-    int n = snprintf(head, sizeof head,
-                     "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                     "Content-Length: %zu\r\nConnection: close\r\n\r\n",
-                     body_len);
-    if (SSL_write(ssl, head, n) == n)
-        SSL_write(ssl, body, (int)body_len);
-    free(body);
-    SSL_shutdown(ssl);
-done:
-    SSL_free(ssl);
-    ERR_clear_error();
-    close(fd);
-}
-
-static void *server_main(void *arg)
-{
-    struct tls_server *s = arg;
-    for (;;) {
-        struct pollfd p[2] = {{.fd = s->fd, .events = POLLIN},
-                              {.fd = s->stop[0], .events = POLLIN}};
-        if (poll(p, 2, -1) < 0 || p[1].revents)
-            return NULL;
-        int fd = accept4(s->fd, NULL, NULL, SOCK_CLOEXEC);
-        if (fd >= 0)
-            serve_one(s, fd);
-    }
-}
-
-static int server_start(struct tls_server *s, const char *dir, const char *name)
-{
-    char cert[512], key[512];
-    snprintf(cert, sizeof cert, "%s/%s.pem", dir, name);
-    snprintf(key, sizeof key, "%s/%s.key", dir, name);
-    s->ctx = SSL_CTX_new(TLS_server_method());
-    if (!s->ctx || SSL_CTX_use_certificate_file(s->ctx, cert, SSL_FILETYPE_PEM) != 1 ||
-        SSL_CTX_use_PrivateKey_file(s->ctx, key, SSL_FILETYPE_PEM) != 1)
-        return -1;
-    s->fd = listen_loopback(&s->port);
-    if (s->fd < 0 || pipe2(s->stop, O_CLOEXEC) != 0)
-        return -1;
-    return pthread_create(&s->thread, NULL, server_main, s);
-}
-
-static void server_stop(struct tls_server *s)
-{
-    if (!s->ctx)
-        return;
-    if (write(s->stop[1], "x", 1) == 1)
-        pthread_join(s->thread, NULL);
-    close(s->fd);
-    close(s->stop[0]);
-    close(s->stop[1]);
-    SSL_CTX_free(s->ctx);
 }
 
 static int setup(void **state)
@@ -175,15 +56,18 @@ static int setup(void **state)
     (void)state;
     signal(SIGPIPE, SIG_IGN);
     struct nsl_stack *st = &t.stack;
-    if (nsl_stack_init(st) != 0 || make_certs(st->dir, "srv") != 0 ||
-        make_certs(st->dir, "other") != 0)
+    struct nsl_test_ca srv, other;
+    if (nsl_stack_init(st) != 0 || nsl_test_ca_make(st->dir, "srv", &srv) != 0 ||
+        nsl_test_ca_make(st->dir, "other", &other) != 0)
         return -1;
-    t.slow.delay_ms = 3000;
-    t.big.body_size = 200000;
-    if (server_start(&t.ok, st->dir, "srv") != 0 || server_start(&t.other_ca, st->dir, "other") ||
-        server_start(&t.slow, st->dir, "srv") != 0 || server_start(&t.big, st->dir, "srv") != 0)
+    t.slow_answer.delay_ms = 3000;
+    t.big_answer.body_size = 200000;
+    if (nsl_https_server_start(&t.ok, srv.cert, srv.key, answer, &t.ok_answer) < 0 ||
+        nsl_https_server_start(&t.other_ca, other.cert, other.key, answer, &t.ok_answer) < 0 ||
+        nsl_https_server_start(&t.slow, srv.cert, srv.key, answer, &t.slow_answer) < 0 ||
+        nsl_https_server_start(&t.big, srv.cert, srv.key, answer, &t.big_answer) < 0)
         return -1;
-    int dead = listen_loopback(&t.dead_port); /* a port with no listener once closed */
+    int dead = nsl_test_listen_loopback(&t.dead_port); /* a port with no listener once closed */
     if (dead < 0)
         return -1;
     close(dead);
@@ -196,10 +80,8 @@ static int setup(void **state)
     if (nsl_stack_start_parent(st) != 0)
         return -1;
     snprintf(t.egress_url, sizeof t.egress_url, "unix://%s/egress.sock", st->dir);
-    char ca[512];
-    snprintf(ca, sizeof ca, "%s/srv-ca.pem", st->dir);
     struct nsl_error err = {0};
-    if (nsl_egress_new(t.egress_url, ca, &t.eg, &err) != NSL_OK) {
+    if (nsl_egress_new(t.egress_url, srv.ca_cert, &t.eg, &err) != NSL_OK) {
         fprintf(stderr, "nsl_egress_new: %s\n", err.message);
         return -1;
     }
@@ -210,10 +92,10 @@ static int teardown(void **state)
 {
     (void)state;
     nsl_egress_free(t.eg);
-    server_stop(&t.ok);
-    server_stop(&t.other_ca);
-    server_stop(&t.slow);
-    server_stop(&t.big);
+    nsl_https_server_stop(&t.ok);
+    nsl_https_server_stop(&t.other_ca);
+    nsl_https_server_stop(&t.slow);
+    nsl_https_server_stop(&t.big);
     return nsl_stack_stop(&t.stack) == 0 ? 0 : -1;
 }
 
