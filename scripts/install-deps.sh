@@ -7,7 +7,7 @@ packages=(
   build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
   libssl-dev openssl libjansson-dev libcbor-dev libsqlite3-dev sqlite3
   libmicrohttpd-dev libcurl4-openssl-dev duktape-dev libseccomp-dev libcmocka-dev
-  libpq-dev postgresql redis-server redis-tools curl
+  libpq-dev postgresql redis-server redis-tools curl jq xxd
 )
 
 missing=()
