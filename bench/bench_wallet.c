@@ -30,21 +30,11 @@ static char api_key[128], key_id[40];
 static void prepare(void)
 {
     struct nsl_secret *admin = NULL;
-    uint8_t pub[NSL_NEO_PUBKEY_LEN];
-    char pub_hex[67], params[128], admin_id[64];
-    nsl_neo_key_generate(&admin, NULL);
-    nsl_neo_key_public(admin, pub, NULL);
-    nsl_hex_encode(pub, sizeof pub, pub_hex);
-    snprintf(params, sizeof params, "{\"publicKey\":\"%s\"}", pub_hex);
-    json_t *reply =
-        nsl_client_send(&client, nsl_client_envelope(&client, "account", "bootstrap", params));
-    nsl_client_copy_string(reply, "accountId", admin_id, sizeof admin_id);
-    json_decref(reply);
+    char admin_id[64];
+    nsl_client_bootstrap(&client, &admin, admin_id, sizeof admin_id);
     struct nsl_signing s = {.key = admin, .account = admin_id};
-    reply = nsl_client_signed(&client, &s, "account", "create", "{\"name\":\"bench\"}");
-    nsl_client_copy_string(reply, "apiKey", api_key, sizeof api_key);
-    json_decref(reply);
-    reply = nsl_client_apikey(&client, api_key, "wallet", "create", NULL);
+    nsl_client_create_user(&client, &s, "bench", api_key, sizeof api_key);
+    json_t *reply = nsl_client_apikey(&client, api_key, "wallet", "create", NULL);
     nsl_client_copy_string(reply, "keyId", key_id, sizeof key_id);
     json_decref(reply);
     nsl_secret_free(admin);

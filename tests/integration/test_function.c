@@ -26,15 +26,6 @@ static struct nsl_stack stack;
 static struct nsl_client client;
 static char alice[128], bob[128];
 
-static void new_user(struct nsl_signing *admin, const char *name, char *api_key)
-{
-    char params[64];
-    snprintf(params, sizeof params, "{\"name\":\"%s\"}", name);
-    json_t *reply = nsl_client_signed(&client, admin, "account", "create", params);
-    nsl_client_copy_string(reply, "apiKey", api_key, 128);
-    json_decref(reply);
-}
-
 static int setup(void **state)
 {
     (void)state;
@@ -46,19 +37,11 @@ static int setup(void **state)
     if (nsl_wait_storage_ready(client.fd, 15000) != 0)
         return -1;
     struct nsl_secret *key = NULL;
-    uint8_t pub[NSL_NEO_PUBKEY_LEN];
-    char pub_hex[67], params[128], admin_id[64];
-    nsl_neo_key_generate(&key, NULL);
-    nsl_neo_key_public(key, pub, NULL);
-    nsl_hex_encode(pub, sizeof pub, pub_hex);
-    snprintf(params, sizeof params, "{\"publicKey\":\"%s\"}", pub_hex);
-    json_t *reply =
-        nsl_client_send(&client, nsl_client_envelope(&client, "account", "bootstrap", params));
-    nsl_client_copy_string(reply, "accountId", admin_id, sizeof admin_id);
-    json_decref(reply);
+    char admin_id[64];
+    nsl_client_bootstrap(&client, &key, admin_id, sizeof admin_id);
     struct nsl_signing admin = {.key = key, .account = admin_id};
-    new_user(&admin, "alice", alice);
-    new_user(&admin, "bob", bob);
+    nsl_client_create_user(&client, &admin, "alice", alice, sizeof alice);
+    nsl_client_create_user(&client, &admin, "bob", bob, sizeof bob);
     nsl_secret_free(key);
     return 0;
 }

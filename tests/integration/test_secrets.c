@@ -28,15 +28,6 @@ static char alice[128], bob[128];
 static uint8_t hpke_pk[NSL_HPKE_PUBLIC_KEY_LEN];
 static char *errors_seen; /* every error message, scanned for the marker at the end */
 
-static void new_user(struct nsl_signing *admin, const char *name, char *api_key)
-{
-    char params[64];
-    snprintf(params, sizeof params, "{\"name\":\"%s\"}", name);
-    json_t *reply = nsl_client_signed(&client, admin, "account", "create", params);
-    nsl_client_copy_string(reply, "apiKey", api_key, 128);
-    json_decref(reply);
-}
-
 static int setup(void **state)
 {
     (void)state;
@@ -51,21 +42,13 @@ static int setup(void **state)
     if (nsl_wait_storage_ready(client.fd, 15000) != 0)
         return -1;
     struct nsl_secret *key = NULL;
-    uint8_t pub[NSL_NEO_PUBKEY_LEN];
-    char pub_hex[67], params[128], admin_id[64];
-    nsl_neo_key_generate(&key, NULL);
-    nsl_neo_key_public(key, pub, NULL);
-    nsl_hex_encode(pub, sizeof pub, pub_hex);
-    snprintf(params, sizeof params, "{\"publicKey\":\"%s\"}", pub_hex);
-    json_t *reply =
-        nsl_client_send(&client, nsl_client_envelope(&client, "account", "bootstrap", params));
-    nsl_client_copy_string(reply, "accountId", admin_id, sizeof admin_id);
-    json_decref(reply);
+    char admin_id[64];
+    nsl_client_bootstrap(&client, &key, admin_id, sizeof admin_id);
     struct nsl_signing admin = {.key = key, .account = admin_id};
-    new_user(&admin, "alice", alice);
-    new_user(&admin, "bob", bob);
+    nsl_client_create_user(&client, &admin, "alice", alice, sizeof alice);
+    nsl_client_create_user(&client, &admin, "bob", bob, sizeof bob);
     nsl_secret_free(key);
-    reply = nsl_client_send(
+    json_t *reply = nsl_client_send(
         &client, nsl_client_envelope(&client, "attestation", "getDocument", "{\"nonce\":\"01\"}"));
     size_t n;
     const char *pk = json_string_value(json_object_get(nsl_client_result(reply), "hpkePublicKey"));

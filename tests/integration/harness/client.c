@@ -107,3 +107,28 @@ void nsl_client_copy_string(json_t *reply, const char *name, char *out, size_t l
     assert_non_null(v);
     snprintf(out, len, "%s", v);
 }
+
+void nsl_client_bootstrap(struct nsl_client *c, struct nsl_secret **key, char *account, size_t len)
+{
+    uint8_t pub[NSL_NEO_PUBKEY_LEN];
+    char pub_hex[2 * NSL_NEO_PUBKEY_LEN + 1], params[128];
+    assert_int_equal(nsl_neo_key_generate(key, NULL), NSL_OK);
+    assert_int_equal(nsl_neo_key_public(*key, pub, NULL), NSL_OK);
+    nsl_hex_encode(pub, sizeof pub, pub_hex);
+    snprintf(params, sizeof params, "{\"publicKey\":\"%s\"}", pub_hex);
+    json_t *reply = nsl_client_send(c, nsl_client_envelope(c, "account", "bootstrap", params));
+    nsl_client_copy_string(reply, "accountId", account, len);
+    json_decref(reply);
+}
+
+void nsl_client_create_user(struct nsl_client *c, const struct nsl_signing *admin, const char *name,
+                            char *api_key, size_t len)
+{
+    json_t *params = json_pack("{s:s}", "name", name);
+    char *text = json_dumps(params, JSON_COMPACT);
+    json_t *reply = nsl_client_signed(c, admin, "account", "create", text);
+    nsl_client_copy_string(reply, "apiKey", api_key, len);
+    json_decref(reply);
+    free(text);
+    json_decref(params);
+}

@@ -35,6 +35,13 @@ json_t *nsl_client_signed_request(struct nsl_client *c, const struct nsl_signing
 json_t *nsl_client_signed(struct nsl_client *c, const struct nsl_signing *s, const char *service,
                           const char *operation, const char *params);
 
+/* account.bootstrap with a fresh secp256r1 key: *key gets the admin's private key (free it) and
+ * account its id. */
+void nsl_client_bootstrap(struct nsl_client *c, struct nsl_secret **key, char *account, size_t len);
+/* account.create {name} signed by admin: api_key gets the new account's API key. */
+void nsl_client_create_user(struct nsl_client *c, const struct nsl_signing *admin, const char *name,
+                            char *api_key, size_t len);
+
 /* Fails the test unless reply is ok; returns its result (owned by reply). */
 json_t *nsl_client_result(json_t *reply);
 /* Fails the test unless reply is an error with code; frees reply. */
