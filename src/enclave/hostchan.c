@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/frame.h"
+#include "common/deadline.h"
 #include "common/frame_stream.h"
 #include "common/json.h"
 #include "common/log.h"
@@ -43,17 +44,6 @@ struct nsl_hostchan {
     struct pending *pending[PENDING_SLOTS];
     pthread_t reader, keeper;
 };
-
-static void deadline_after(struct timespec *ts, int ms)
-{
-    clock_gettime(CLOCK_REALTIME, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (long)(ms % 1000) * 1000000;
-    if (ts->tv_nsec >= 1000000000) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000;
-    }
-}
 
 /* Fails every waiting call: their answers went down with the connection. Lock held. */
 static void fail_pending(struct nsl_hostchan *hc)
@@ -112,7 +102,7 @@ static void read_replies(struct nsl_hostchan *hc, int fd)
 static bool pause_unless_stopping(struct nsl_hostchan *hc, int ms)
 {
     struct timespec ts;
-    deadline_after(&ts, ms);
+    nsl_deadline_after_ms(&ts, ms);
     pthread_mutex_lock(&hc->lock);
     while (!hc->stopping && pthread_cond_timedwait(&hc->changed, &hc->lock, &ts) != ETIMEDOUT) {
     }
@@ -290,7 +280,7 @@ nsl_err nsl_hostchan_call(struct nsl_hostchan *hc, const char *service, const ch
     json_decref(empty);
 
     struct timespec ts;
-    deadline_after(&ts, timeout_ms);
+    nsl_deadline_after_ms(&ts, timeout_ms);
     pthread_mutex_lock(&hc->lock);
     while (rc == NSL_OK && !p.reply && !p.failed)
         if (pthread_cond_timedwait(&p.cond, &hc->lock, &ts) == ETIMEDOUT)

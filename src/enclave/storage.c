@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "common/deadline.h"
 #include "store/master_key.h"
 
 #define RETRY_MS 1000
@@ -91,13 +92,7 @@ static void *storage_main(void *arg)
         if (st.connected && open_store(s))
             return NULL;
         struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += st.connected ? RETRY_MS / 1000 : 0;
-        ts.tv_nsec += st.connected ? 0 : 100 * 1000000L;
-        if (ts.tv_nsec >= 1000000000) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000;
-        }
+        nsl_deadline_after_ms(&ts, st.connected ? RETRY_MS : 100);
         pthread_mutex_lock(&s->lock);
         while (!s->stopping && pthread_cond_timedwait(&s->wake, &s->lock, &ts) != ETIMEDOUT) {
         }

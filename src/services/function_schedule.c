@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "common/json.h"
+#include "common/deadline.h"
 #include "common/log.h"
 #include "enclave/storage.h"
 
@@ -152,12 +153,7 @@ static void *scheduler_main(void *arg)
         if (st)
             fire_due(s, st);
         struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += TICK_MS * 1000000L;
-        if (ts.tv_nsec >= 1000000000) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000;
-        }
+        nsl_deadline_after_ms(&ts, TICK_MS);
         pthread_cond_timedwait(&s->wake, &s->lock, &ts);
     }
     pthread_mutex_unlock(&s->lock);

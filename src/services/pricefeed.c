@@ -14,6 +14,7 @@
 
 #include "common/encoding.h"
 #include "common/json.h"
+#include "common/deadline.h"
 #include "common/log.h"
 #include "enclave/egress_client.h"
 #include "enclave/identity.h"
@@ -409,12 +410,7 @@ static void *pricefeed_main(void *arg)
         if (st)
             run_due(feed, st);
         struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += TICK_MS * 1000000L;
-        if (ts.tv_nsec >= 1000000000) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000;
-        }
+        nsl_deadline_after_ms(&ts, TICK_MS);
         pthread_cond_timedwait(&feed->wake, &feed->lock, &ts);
     }
     pthread_mutex_unlock(&feed->lock);
