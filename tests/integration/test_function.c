@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "harness/client.h"
 #include "harness/harness.h"
+#include "harness/openssl_verify.h"
 #include "neo/key.h"
 
 static struct nsl_stack stack;
@@ -121,36 +122,6 @@ static void test_invoke_returns_result_logs_and_a_verifiable_receipt(void **stat
     json_decref(reply);
 }
 
-static void write_file(const char *path, const void *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(data, 1, len, f), len);
-    fclose(f);
-}
-
-/* DER of an ECDSA signature from r || s. */
-static size_t der_signature(const uint8_t sig[64], uint8_t out[72])
-{
-    size_t n = 2;
-    for (int half = 0; half < 2; half++) {
-        const uint8_t *v = sig + 32 * half;
-        size_t skip = 0;
-        while (skip < 31 && v[skip] == 0)
-            skip++;
-        size_t len = 32 - skip + (v[skip] & 0x80 ? 1 : 0);
-        out[n++] = 0x02;
-        out[n++] = (uint8_t)len;
-        if (v[skip] & 0x80)
-            out[n++] = 0;
-        memcpy(out + n, v + skip, 32 - skip);
-        n += 32 - skip;
-    }
-    out[0] = 0x30;
-    out[1] = (uint8_t)(n - 2);
-    return n;
-}
-
 static int run(const char *cmd)
 {
     int rc = system(cmd);
@@ -174,25 +145,12 @@ static void test_receipt_verifies_with_the_cli_and_openssl(void **state)
     /* openssl dgst over the JCS of the receipt without its signature */
     json_t *body = json_deep_copy(receipt);
     json_object_del(body, "signature");
-    size_t len, n;
+    size_t len;
     char *jcs = nsl_jcs_serialize(body, &len);
-    char msg[300], sig_path[300], pub_path[300];
-    snprintf(msg, sizeof msg, "%s/receipt.jcs", stack.dir);
-    snprintf(sig_path, sizeof sig_path, "%s/receipt.sig", stack.dir);
-    snprintf(pub_path, sizeof pub_path, "%s/signer.der", stack.dir);
-    write_file(msg, jcs, len);
-    uint8_t sig[64], der[72], spki[26 + 33] = {0x30, 0x39, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48,
-                                               0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48,
-                                               0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x22, 0x00};
-    const char *sig_hex = json_string_value(json_object_get(receipt, "signature"));
-    nsl_hex_decode(sig_hex, strlen(sig_hex), sig, sizeof sig, &n);
-    nsl_hex_decode(signer, strlen(signer), spki + 26, 33, &n);
-    write_file(sig_path, der, der_signature(sig, der));
-    write_file(pub_path, spki, sizeof spki);
-    snprintf(cmd, sizeof cmd,
-             "openssl dgst -sha256 -verify '%s' -keyform DER -signature '%s' '%s' >/dev/null",
-             pub_path, sig_path, msg);
-    assert_int_equal(run(cmd), 0);
+    assert_int_equal(
+        nsl_openssl_verify_p256_hex(
+            stack.dir, signer, json_string_value(json_object_get(receipt, "signature")), jcs, len),
+        0);
     /* A changed result hash fails both checks. */
     json_object_set_new(receipt, "resultHash",
                         json_string(json_string_value(json_object_get(receipt, "codeHash"))));

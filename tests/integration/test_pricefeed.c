@@ -26,6 +26,7 @@
 #include "common/log.h"
 #include "harness/client.h"
 #include "harness/harness.h"
+#include "harness/openssl_verify.h"
 #include "harness/https.h"
 #include "neo/key.h"
 
@@ -472,47 +473,6 @@ static void test_pairs_lists_the_configuration(void **state)
     json_decref(reply);
 }
 
-static void write_file(const char *path, const void *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(data, 1, len, f), len);
-    fclose(f);
-}
-
-/* DER of an ECDSA signature from r || s. */
-static size_t der_signature(const uint8_t sig[64], uint8_t out[72])
-{
-    size_t n = 2;
-    for (int half = 0; half < 2; half++) {
-        const uint8_t *v = sig + 32 * half;
-        size_t skip = 0;
-        while (skip < 31 && v[skip] == 0)
-            skip++;
-        size_t len = 32 - skip + (v[skip] & 0x80 ? 1 : 0);
-        out[n++] = 0x02;
-        out[n++] = (uint8_t)len;
-        if (v[skip] & 0x80)
-            out[n++] = 0;
-        memcpy(out + n, v + skip, 32 - skip);
-        n += 32 - skip;
-    }
-    out[0] = 0x30;
-    out[1] = (uint8_t)(n - 2);
-    return n;
-}
-
-static int openssl_verify(const char *pub, const char *sig, const char *msg)
-{
-    char cmd[1200];
-    snprintf(cmd, sizeof cmd,
-             "openssl dgst -sha256 -verify '%s' -keyform DER -signature '%s' '%s' >/dev/null "
-             "2>&1",
-             pub, sig, msg);
-    int rc = system(cmd);
-    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
 static void put_le(uint8_t *p, uint64_t v)
 {
     for (int i = 0; i < 8; i++)
@@ -549,25 +509,10 @@ static void test_round_signature_verifies_with_openssl(void **state)
     assert_int_equal(len, n);
     assert_memory_equal(msg, want, n);
 
-    char msg_path[300], sig_path[300], pub_path[300], bad_path[300];
-    snprintf(msg_path, sizeof msg_path, "%s/round.msg", t.stack.dir);
-    snprintf(bad_path, sizeof bad_path, "%s/round.bad", t.stack.dir);
-    snprintf(sig_path, sizeof sig_path, "%s/round.sig", t.stack.dir);
-    snprintf(pub_path, sizeof pub_path, "%s/pricefeed.der", t.stack.dir);
-    uint8_t sig[64], der[72], spki[26 + 33] = {0x30, 0x39, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48,
-                                               0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48,
-                                               0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x22, 0x00};
     const char *sig_hex = str(round, "signature");
-    assert_int_equal(nsl_hex_decode(sig_hex, strlen(sig_hex), sig, sizeof sig, &len), 0);
-    assert_int_equal(len, 64);
-    assert_int_equal(nsl_hex_decode(signer, strlen(signer), spki + 26, 33, &len), 0);
-    write_file(msg_path, msg, n);
-    write_file(sig_path, der, der_signature(sig, der));
-    write_file(pub_path, spki, sizeof spki);
-    assert_int_equal(openssl_verify(pub_path, sig_path, msg_path), 0);
+    assert_int_equal(nsl_openssl_verify_p256_hex(t.stack.dir, signer, sig_hex, msg, n), 0);
     msg[n - 8] ^= 1; /* another round number */
-    write_file(bad_path, msg, n);
-    assert_int_not_equal(openssl_verify(pub_path, sig_path, bad_path), 0);
+    assert_int_not_equal(nsl_openssl_verify_p256_hex(t.stack.dir, signer, sig_hex, msg, n), 0);
     json_decref(reply);
     json_decref(key);
 }
