@@ -36,8 +36,8 @@ static const struct nsl_field_spec neo_sig_schema[] = {
 
 void nsl_caller_clear(struct nsl_caller *c)
 {
-    json_decref(c->permissions);
-    json_decref(c->roles);
+    json_decref((json_t *)c->extra_permissions);
+    json_decref((json_t *)c->roles);
     memset(c, 0, sizeof *c);
 }
 
@@ -51,24 +51,24 @@ static nsl_err refuse(struct nsl_call *call, const char *why)
 
 /* Loads the account and fills the caller; refuses disabled or missing accounts. */
 static nsl_err adopt_account(struct nsl_call *call, struct nsl_store *st, const char *account_id,
-                             json_t **account_out)
+                             const json_t **account_out)
 {
     char key[96];
     snprintf(key, sizeof key, "acct/%s", account_id);
-    json_t *account = NULL;
+    const json_t *account = NULL;
     uint64_t version;
-    nsl_err rc = nsl_records_load(call->ctx->accounts, st, key, &account, &version, &call->error);
+    nsl_err rc = nsl_records_view(call->ctx->accounts, st, key, &account, &version, &call->error);
     if (rc == NSL_ERR_NOT_FOUND)
         return refuse(call, "no such account");
     NSL_TRY(rc);
     if (nsl_json_bool(account, "disabled", false)) {
-        json_decref(account);
+        json_decref((json_t *)account);
         return refuse(call, "account disabled");
     }
     struct nsl_caller *c = &call->caller;
     snprintf(c->account_id, sizeof c->account_id, "%s", account_id);
     c->roles = json_incref(json_object_get(account, "roles"));
-    c->permissions = nsl_permissions_effective(c->roles, json_object_get(account, "permissions"));
+    c->extra_permissions = json_incref(json_object_get(account, "permissions"));
     *account_out = account;
     return NSL_OK;
 }
@@ -93,10 +93,10 @@ static nsl_err authenticate_apikey(struct nsl_call *call, struct nsl_store *st, 
     if (!parse_api_key(api_key, key_id))
         return refuse(call, "malformed api key");
     snprintf(record_key, sizeof record_key, "key/%s", key_id);
-    json_t *record = NULL;
+    const json_t *record = NULL;
     uint64_t version;
     nsl_err rc =
-        nsl_records_load(call->ctx->accounts, st, record_key, &record, &version, &call->error);
+        nsl_records_view(call->ctx->accounts, st, record_key, &record, &version, &call->error);
     if (rc == NSL_ERR_NOT_FOUND)
         return refuse(call, "unknown api key");
     NSL_TRY(rc);
@@ -109,14 +109,14 @@ static nsl_err authenticate_apikey(struct nsl_call *call, struct nsl_store *st, 
     bool revoked = nsl_json_bool(record, "revoked", true);
     char account_id[48];
     snprintf(account_id, sizeof account_id, "%s", nsl_json_str(record, "accountId") ?: "");
-    json_decref(record);
+    json_decref((json_t *)record);
     if (!match)
         return refuse(call, "api key does not match");
     if (revoked)
         return refuse(call, "api key revoked");
-    json_t *account = NULL;
+    const json_t *account = NULL;
     NSL_TRY(adopt_account(call, st, account_id, &account));
-    json_decref(account);
+    json_decref((json_t *)account);
     call->caller.scheme = NSL_AUTH_APIKEY;
     snprintf(call->caller.key_id, sizeof call->caller.key_id, "%s", key_id);
     return NSL_OK;
@@ -165,13 +165,13 @@ static nsl_err authenticate_neo_sig(struct nsl_call *call, struct nsl_store *st,
     if (when < now - window || when > now + window)
         return nsl_fail(&call->error, NSL_ERR_UNAUTHENTICATED,
                         "timestamp is outside the accepted window of ±%lld s", (long long)window);
-    json_t *account = NULL;
+    const json_t *account = NULL;
     NSL_TRY(adopt_account(call, st, nsl_json_str(auth, "account"), &account));
     char *message = nsl_request_canonical_string(call->route->service, call->route->operation,
                                                  call->wire_params, ts, nonce);
     bool ok = message && signature_valid(account, message, nsl_json_str(auth, "signature"));
     free(message);
-    json_decref(account);
+    json_decref((json_t *)account);
     if (!ok)
         return refuse(call, "signature does not verify");
     /* Only a verified request may spend a nonce, so garbage cannot fill the cache. */
@@ -218,7 +218,7 @@ nsl_err nsl_auth_authorize(struct nsl_call *call)
     const struct nsl_route *route = call->route;
     if (route->flags & NSL_ROUTE_PUBLIC)
         return NSL_OK;
-    if (!nsl_permission_granted(call->caller.permissions, route->permission))
+    if (!nsl_permission_held(call->caller.roles, call->caller.extra_permissions, route->permission))
         return nsl_fail(&call->error, NSL_ERR_PERMISSION_DENIED, "missing permission %s",
                         route->permission);
     if ((route->flags & NSL_ROUTE_ADMIN) && call->caller.scheme != NSL_AUTH_NEO_SIG)

@@ -27,7 +27,7 @@ static struct nsl_store *store_of(struct nsl_call *call)
 
 static bool is_admin(const struct nsl_call *call)
 {
-    return nsl_permission_granted(call->caller.permissions, "account:*");
+    return nsl_permission_held(call->caller.roles, call->caller.extra_permissions, "account:*");
 }
 
 /* prefix + 2*n random hex digits */
@@ -391,9 +391,10 @@ nsl_err nsl_account_revokeApiKey(struct nsl_call *call)
 nsl_err nsl_account_whoami(struct nsl_call *call)
 {
     const struct nsl_caller *c = &call->caller;
-    call->result = json_pack("{s:s, s:s, s:O, s:O}", "accountId", c->account_id, "scheme",
-                             c->scheme == NSL_AUTH_NEO_SIG ? "neo-sig" : "apikey", "roles",
-                             c->roles, "permissions", c->permissions);
+    call->result =
+        json_pack("{s:s, s:s, s:O, s:o}", "accountId", c->account_id, "scheme",
+                  c->scheme == NSL_AUTH_NEO_SIG ? "neo-sig" : "apikey", "roles", c->roles,
+                  "permissions", nsl_permissions_effective(c->roles, c->extra_permissions));
     if (call->result && c->scheme == NSL_AUTH_APIKEY)
         json_object_set_new(call->result, "keyId", json_string(c->key_id));
     return call->result ? NSL_OK : nsl_fail(&call->error, NSL_ERR_INTERNAL, "out of memory");

@@ -109,22 +109,48 @@ json_t *nsl_permissions_effective(const json_t *role_list, const json_t *extra)
     return out;
 }
 
-bool nsl_permission_granted(const json_t *granted, const char *required)
+/* True when pattern ("*", "svc:*" or "svc:op") covers required ("svc:op"). */
+static bool covers(const char *pattern, const char *required)
 {
+    if (strcmp(pattern, "*") == 0 || strcmp(pattern, required) == 0)
+        return true;
     const char *colon = strchr(required, ':');
     size_t service_len = colon ? (size_t)(colon - required) : strlen(required);
+    return strlen(pattern) == service_len + 2 && strncmp(pattern, required, service_len) == 0 &&
+           strcmp(pattern + service_len, ":*") == 0;
+}
+
+bool nsl_permission_granted(const json_t *granted, const char *required)
+{
     size_t i;
     json_t *v;
     json_array_foreach(granted, i, v)
     {
         const char *p = json_string_value(v);
-        if (!p)
-            continue;
-        if (strcmp(p, "*") == 0 || strcmp(p, required) == 0)
-            return true;
-        if (strlen(p) == service_len + 2 && strncmp(p, required, service_len) == 0 &&
-            strcmp(p + service_len, ":*") == 0)
+        if (p && covers(p, required))
             return true;
     }
     return false;
+}
+
+static bool any_covers(const char *const *grants, const char *required)
+{
+    for (size_t i = 0; grants && grants[i]; i++)
+        if (covers(grants[i], required))
+            return true;
+    return false;
+}
+
+bool nsl_permission_held(const json_t *role_list, const json_t *extra, const char *required)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(role_list, i, v)
+    {
+        for (size_t r = 0; r < sizeof roles / sizeof roles[0]; r++)
+            if (json_is_string(v) && strcmp(roles[r].name, json_string_value(v)) == 0 &&
+                (any_covers(roles[r].grants, required) || any_covers(roles[r].inherits, required)))
+                return true;
+    }
+    return nsl_permission_granted(extra, required);
 }

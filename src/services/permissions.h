@@ -17,5 +17,8 @@ bool nsl_permission_valid(const char *permission);
 json_t *nsl_permissions_effective(const json_t *roles, const json_t *extra);
 /* True when a granted pattern covers required ("svc:op"). */
 bool nsl_permission_granted(const json_t *granted, const char *required);
+/* The same question asked of roles plus extra permissions, without building the union: what
+ * the router asks on every request. */
+bool nsl_permission_held(const json_t *roles, const json_t *extra, const char *required);
 
 #endif

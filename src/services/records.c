@@ -12,7 +12,7 @@
 
 struct entry {
     struct entry *next;
-    json_t *value; /* never handed out: callers get deep copies */
+    json_t *value; /* immutable once cached: handed out as shared references or deep copies */
     uint64_t version;
     char key[];
 };
@@ -84,27 +84,32 @@ static void evict(struct nsl_records *r, const char *key)
     }
 }
 
-/* Caches value (a reference is taken) at version; lock held. */
-static void remember(struct nsl_records *r, const char *key, const json_t *value, uint64_t version)
+/* Caches value (stolen: nobody else may hold a mutable reference) at version; lock held. */
+static void remember_owned(struct nsl_records *r, const char *key, json_t *value, uint64_t version)
 {
     evict(r, key);
     if (r->count >= CACHE_SLOTS * 4)
         clear(r); /* crude bound: the working set of accounts is small */
     size_t n = strlen(key) + 1;
     struct entry *e = malloc(sizeof *e + n);
-    json_t *copy = json_deep_copy(value);
-    if (!e || !copy) {
+    if (!e || !value) {
         free(e);
-        json_decref(copy);
+        json_decref(value);
         return;
     }
     memcpy(e->key, key, n);
-    e->value = copy;
+    e->value = value;
     e->version = version;
     struct entry **slot = &r->slots[slot_of(key)];
     e->next = *slot;
     *slot = e;
     r->count++;
+}
+
+/* Caches a private copy of value at version; lock held. */
+static void remember(struct nsl_records *r, const char *key, const json_t *value, uint64_t version)
+{
+    remember_owned(r, key, json_deep_copy(value), version);
 }
 
 static nsl_err parse_record(const struct nsl_secret *bytes, json_t **out, struct nsl_error *err)
@@ -114,14 +119,15 @@ static nsl_err parse_record(const struct nsl_secret *bytes, json_t **out, struct
     return *out ? NSL_OK : nsl_fail(err, NSL_ERR_INTERNAL, "a stored record is not valid JSON");
 }
 
-nsl_err nsl_records_load(struct nsl_records *r, struct nsl_store *st, const char *key,
-                         json_t **record, uint64_t *version, struct nsl_error *err)
+/* The cached record at key, or the stored one (then cached); *record is a shared reference. */
+static nsl_err fetch(struct nsl_records *r, struct nsl_store *st, const char *key, json_t **record,
+                     uint64_t *version, struct nsl_error *err)
 {
     *record = NULL;
     pthread_mutex_lock(&r->lock);
     struct entry *e = *find(r, key);
     if (e) {
-        *record = json_deep_copy(e->value);
+        *record = json_incref(e->value);
         *version = e->version;
     }
     pthread_mutex_unlock(&r->lock);
@@ -133,10 +139,29 @@ nsl_err nsl_records_load(struct nsl_records *r, struct nsl_store *st, const char
     nsl_secret_free(bytes);
     if (rc == NSL_OK) {
         pthread_mutex_lock(&r->lock);
-        remember(r, key, *record, *version);
+        remember_owned(r, key, json_incref(*record), *version);
         pthread_mutex_unlock(&r->lock);
     }
     return rc;
+}
+
+nsl_err nsl_records_view(struct nsl_records *r, struct nsl_store *st, const char *key,
+                         const json_t **record, uint64_t *version, struct nsl_error *err)
+{
+    json_t *shared = NULL;
+    nsl_err rc = fetch(r, st, key, &shared, version, err);
+    *record = shared;
+    return rc;
+}
+
+nsl_err nsl_records_load(struct nsl_records *r, struct nsl_store *st, const char *key,
+                         json_t **record, uint64_t *version, struct nsl_error *err)
+{
+    json_t *shared = NULL;
+    NSL_TRY(fetch(r, st, key, &shared, version, err));
+    *record = json_deep_copy(shared);
+    json_decref(shared);
+    return *record ? NSL_OK : nsl_fail(err, NSL_ERR_INTERNAL, "out of memory");
 }
 
 nsl_err nsl_records_commit(struct nsl_records *r, struct nsl_store *st,

@@ -22,6 +22,12 @@ void nsl_records_free(struct nsl_records *r);
 nsl_err nsl_records_load(struct nsl_records *r, struct nsl_store *st, const char *key,
                          json_t **record, uint64_t *version, struct nsl_error *err);
 
+/* The record at key as a shared, read-only reference: cheaper than a copy on hot paths. The
+ * caller must never modify it (other threads read the same object) and releases it with
+ * json_decref((json_t *)record). */
+nsl_err nsl_records_view(struct nsl_records *r, struct nsl_store *st, const char *key,
+                         const json_t **record, uint64_t *version, struct nsl_error *err);
+
 struct nsl_record_write {
     const char *key;
     uint64_t expected;

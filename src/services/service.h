@@ -53,9 +53,11 @@ enum nsl_auth_scheme { NSL_AUTH_NONE, NSL_AUTH_APIKEY, NSL_AUTH_NEO_SIG };
 struct nsl_caller {
     enum nsl_auth_scheme scheme;
     char account_id[48];
-    char key_id[48];     /* apikey only */
-    json_t *permissions; /* effective permissions (owned) */
-    json_t *roles;       /* (owned) */
+    char key_id[48]; /* apikey only */
+    /* Shared with the account cache: read-only (nsl_records_view). Effective permissions are
+     * roles' grants plus extra_permissions (nsl_permission_held, nsl_permissions_effective). */
+    const json_t *roles;
+    const json_t *extra_permissions;
 };
 
 /* One request on its way through a handler. The handler reads params (already checked against
