@@ -191,10 +191,24 @@ static int der_to_raw(const struct curve *c, const uint8_t *der, size_t len,
     return ok ? 0 : -1;
 }
 
+/* Immutable once made and shared by reference count, so cached keys are handed out without
+ * copying. sign_ctx is initialised for signing once; each signature works on a duplicate of it,
+ * which spares the provider lookups of a fresh context. */
 struct nsl_neo_signing_key {
     EVP_PKEY *pkey;
+    EVP_PKEY_CTX *sign_ctx;
     uint8_t pub[NSL_NEO_PUBKEY_LEN];
+    int refs;
 };
+
+static EVP_PKEY_CTX *sign_ctx_of(EVP_PKEY *pkey)
+{
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+    if (ctx && EVP_PKEY_sign_init(ctx) == 1)
+        return ctx;
+    EVP_PKEY_CTX_free(ctx);
+    return NULL;
+}
 
 nsl_err nsl_neo_signing_key_new(const struct nsl_secret *key, struct nsl_neo_signing_key **out,
                                 struct nsl_error *err)
@@ -210,8 +224,10 @@ nsl_err nsl_neo_signing_key_new(const struct nsl_secret *key, struct nsl_neo_sig
     if (!(d = scalar_of(&c, key)))
         rc = nsl_fail(err, NSL_ERR_INVALID_PARAMS, "not a valid secp256r1 private key");
     else if (public_of(&c, d, k->pub, sizeof k->pub, POINT_CONVERSION_COMPRESSED) != 0 ||
-             !(k->pkey = pkey_from(k->pub, sizeof k->pub, d)))
+             !(k->pkey = pkey_from(k->pub, sizeof k->pub, d)) ||
+             !(k->sign_ctx = sign_ctx_of(k->pkey)))
         rc = nsl_fail(err, NSL_ERR_INTERNAL, "cannot prepare the signing key");
+    k->refs = 1;
     BN_clear_free(d);
     curve_done(&c);
     if (rc != NSL_OK)
@@ -223,13 +239,9 @@ nsl_err nsl_neo_signing_key_new(const struct nsl_secret *key, struct nsl_neo_sig
 
 struct nsl_neo_signing_key *nsl_neo_signing_key_dup(const struct nsl_neo_signing_key *k)
 {
-    struct nsl_neo_signing_key *copy = malloc(sizeof *copy);
-    if (!copy || EVP_PKEY_up_ref(k->pkey) != 1) {
-        free(copy);
-        return NULL;
-    }
-    *copy = *k;
-    return copy;
+    struct nsl_neo_signing_key *shared = (struct nsl_neo_signing_key *)k;
+    __atomic_add_fetch(&shared->refs, 1, __ATOMIC_RELAXED);
+    return shared;
 }
 
 const uint8_t *nsl_neo_signing_key_public(const struct nsl_neo_signing_key *k)
@@ -239,18 +251,21 @@ const uint8_t *nsl_neo_signing_key_public(const struct nsl_neo_signing_key *k)
 
 void nsl_neo_signing_key_free(struct nsl_neo_signing_key *k)
 {
-    if (!k)
+    if (!k || __atomic_sub_fetch(&k->refs, 1, __ATOMIC_ACQ_REL) > 0)
         return;
+    EVP_PKEY_CTX_free(k->sign_ctx);
     EVP_PKEY_free(k->pkey);
     free(k);
 }
 
 static pthread_once_t order_once = PTHREAD_ONCE_INIT;
 static EC_GROUP *shared_group; /* read-only after init: only its order is used */
+static EVP_MD *shared_sha256;  /* fetched once: a fetch per signature costs a lookup */
 
 static void init_order(void)
 {
     shared_group = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
+    shared_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
 }
 
 nsl_err nsl_neo_signing_key_sign(const struct nsl_neo_signing_key *k, const void *msg, size_t len,
@@ -258,14 +273,15 @@ nsl_err nsl_neo_signing_key_sign(const struct nsl_neo_signing_key *k, const void
 {
     pthread_once(&order_once, init_order);
     struct curve c = {.group = shared_group};
-    uint8_t der[80];
+    uint8_t der[80], digest[32];
     size_t derlen = sizeof der;
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    int ok = md && shared_group &&
-             EVP_DigestSignInit_ex(md, NULL, "SHA256", NULL, NULL, k->pkey, NULL) == 1 &&
-             EVP_DigestSign(md, der, &derlen, msg, len) == 1 &&
+    EVP_PKEY_CTX *ctx = NULL;
+    int ok = shared_group && shared_sha256 &&
+             EVP_Digest(msg, len, digest, NULL, shared_sha256, NULL) == 1 &&
+             (ctx = EVP_PKEY_CTX_dup(k->sign_ctx)) &&
+             EVP_PKEY_sign(ctx, der, &derlen, digest, sizeof digest) == 1 &&
              der_to_raw(&c, der, derlen, sig) == 0;
-    EVP_MD_CTX_free(md);
+    EVP_PKEY_CTX_free(ctx);
     return ok ? NSL_OK : nsl_fail(err, NSL_ERR_INTERNAL, "signing failed");
 }
 

@@ -107,12 +107,11 @@ nsl_err nsl_wallet_import(struct nsl_call *call)
     return store_new_key(call, st, secret);
 }
 
-static nsl_err load(struct nsl_call *call, struct nsl_store *st, bool with_secret,
+static nsl_err load(struct nsl_call *call, struct nsl_store *st, enum nsl_wallet_need need,
                     struct nsl_wallet_key *key)
 {
     return nsl_wallet_keys_load(call->ctx->wallet, st, owner(call),
-                                nsl_json_str(call->params, "keyId"), with_secret, key,
-                                &call->error);
+                                nsl_json_str(call->params, "keyId"), need, key, &call->error);
 }
 
 nsl_err nsl_wallet_get(struct nsl_call *call)
@@ -121,7 +120,7 @@ nsl_err nsl_wallet_get(struct nsl_call *call)
     struct nsl_wallet_key key;
     if (!st)
         return call->error.code;
-    NSL_TRY(load(call, st, false, &key));
+    NSL_TRY(load(call, st, NSL_WALLET_META, &key));
     call->result = key_view(key.meta);
     nsl_wallet_key_clear(&key);
     return NSL_OK;
@@ -147,7 +146,7 @@ nsl_err nsl_wallet_signMessage(struct nsl_call *call)
     struct nsl_wallet_key key;
     if (!st)
         return call->error.code;
-    NSL_TRY(load(call, st, true, &key));
+    NSL_TRY(load(call, st, NSL_WALLET_SIGNER, &key));
     size_t len = 0;
     uint8_t *message = hex_param(call, "message", &len);
     uint8_t sig[NSL_NEO_SIG_LEN];
@@ -222,7 +221,7 @@ nsl_err nsl_wallet_signTransaction(struct nsl_call *call)
     struct nsl_wallet_key key;
     if (!st)
         return call->error.code;
-    NSL_TRY(load(call, st, true, &key));
+    NSL_TRY(load(call, st, NSL_WALLET_SECRET, &key));
     uint32_t network = (uint32_t)nsl_json_int(call->params, "network", 0);
     size_t len = 0;
     uint8_t *bytes = hex_param(call, "transaction", &len);
@@ -275,7 +274,7 @@ nsl_err nsl_wallet_export(struct nsl_call *call)
     struct nsl_wallet_key key;
     if (!st)
         return call->error.code;
-    NSL_TRY(load(call, st, true, &key));
+    NSL_TRY(load(call, st, NSL_WALLET_SECRET, &key));
     const char *pass = nsl_json_str(call->params, "passphrase");
     char nep2[NSL_NEO_NEP2_SIZE];
     nsl_err rc = NSL_OK;
@@ -300,7 +299,7 @@ nsl_err nsl_wallet_delete(struct nsl_call *call)
     struct nsl_wallet_key key;
     if (!st)
         return call->error.code;
-    NSL_TRY(load(call, st, false, &key));
+    NSL_TRY(load(call, st, NSL_WALLET_META, &key));
     nsl_err rc =
         nsl_wallet_keys_delete(call->ctx->wallet, st, owner(call), nsl_json_str(key.meta, "keyId"),
                                key.meta_version, &call->error);
@@ -317,7 +316,7 @@ nsl_err nsl_wallet_setPolicy(struct nsl_call *call)
     struct nsl_wallet_key key;
     if (!st)
         return call->error.code;
-    NSL_TRY(load(call, st, false, &key));
+    NSL_TRY(load(call, st, NSL_WALLET_META, &key));
     json_t *policy = NULL;
     nsl_err rc = nsl_wallet_policy_merge(json_object_get(key.meta, "policy"), call->params, &policy,
                                          &call->error);

@@ -103,17 +103,19 @@ static void cache_evict(struct nsl_wallet_keys *wk, const char *key)
     pthread_mutex_unlock(&wk->lock);
 }
 
-/* Copies of the cached secret and signer into out; false when not cached. */
-static bool cache_get(struct nsl_wallet_keys *wk, const char *key, struct nsl_wallet_key *out)
+/* The cached signer (and a copy of the secret when asked) into out; false when not cached. */
+static bool cache_get(struct nsl_wallet_keys *wk, const char *key, bool with_secret,
+                      struct nsl_wallet_key *out)
 {
     pthread_mutex_lock(&wk->lock);
     struct cached *c = *cache_find(wk, key);
     if (c) {
-        out->secret = nsl_secret_from(nsl_secret_bytes(c->secret), nsl_secret_len(c->secret));
+        if (with_secret)
+            out->secret = nsl_secret_from(nsl_secret_bytes(c->secret), nsl_secret_len(c->secret));
         out->signer = nsl_neo_signing_key_dup(c->signer);
     }
     pthread_mutex_unlock(&wk->lock);
-    return c && out->secret && out->signer;
+    return c && (out->secret || !with_secret) && out->signer;
 }
 
 static void cache_put(struct nsl_wallet_keys *wk, const char *key, const struct nsl_wallet_key *k)
@@ -156,8 +158,8 @@ static void names(const char *account, const char *key_id, char meta[160], char 
 }
 
 nsl_err nsl_wallet_keys_load(struct nsl_wallet_keys *wk, struct nsl_store *st, const char *account,
-                             const char *key_id, bool with_secret, struct nsl_wallet_key *out,
-                             struct nsl_error *err)
+                             const char *key_id, enum nsl_wallet_need need,
+                             struct nsl_wallet_key *out, struct nsl_error *err)
 {
     char meta_key[160], priv_key[160];
     memset(out, 0, sizeof *out);
@@ -165,9 +167,9 @@ nsl_err nsl_wallet_keys_load(struct nsl_wallet_keys *wk, struct nsl_store *st, c
     nsl_err rc = nsl_records_load(wk->meta, st, meta_key, &out->meta, &out->meta_version, err);
     if (rc == NSL_ERR_NOT_FOUND)
         return nsl_fail(err, NSL_ERR_NOT_FOUND, "no wallet key %s", key_id);
-    if (rc != NSL_OK || !with_secret)
+    if (rc != NSL_OK || need == NSL_WALLET_META)
         return rc;
-    if (cache_get(wk, priv_key, out))
+    if (cache_get(wk, priv_key, need == NSL_WALLET_SECRET, out))
         return NSL_OK;
     nsl_secret_free(out->secret);
     nsl_neo_signing_key_free(out->signer);
@@ -179,8 +181,12 @@ nsl_err nsl_wallet_keys_load(struct nsl_wallet_keys *wk, struct nsl_store *st, c
         rc = nsl_neo_signing_key_new(out->secret, &out->signer, err);
     if (rc == NSL_OK)
         cache_put(wk, priv_key, out);
-    else
+    if (rc == NSL_OK && need != NSL_WALLET_SECRET) {
+        nsl_secret_free(out->secret);
+        out->secret = NULL;
+    } else if (rc != NSL_OK) {
         nsl_wallet_key_clear(out);
+    }
     return rc == NSL_ERR_NOT_FOUND ? nsl_fail(err, NSL_ERR_NOT_FOUND, "no wallet key %s", key_id)
                                    : rc;
 }

@@ -21,7 +21,7 @@ struct nsl_wallet_keys;
 struct nsl_wallet_key {
     json_t *meta; /* private copy */
     uint64_t meta_version;
-    struct nsl_secret *secret;          /* private copy, NULL unless asked for */
+    struct nsl_secret *secret;          /* private copy, NULL unless NSL_WALLET_SECRET */
     struct nsl_neo_signing_key *signer; /* prepared for signing, with secret */
 };
 
@@ -29,10 +29,14 @@ struct nsl_wallet_keys *nsl_wallet_keys_new(void);
 void nsl_wallet_keys_free(struct nsl_wallet_keys *wk);
 void nsl_wallet_key_clear(struct nsl_wallet_key *key);
 
-/* NOT_FOUND when account has no such key. with_secret also loads the private key. */
+/* What a load fills in besides meta: the prepared signer, or the signer and a copy of the
+ * private key bytes (only for operations that need the bytes themselves). */
+enum nsl_wallet_need { NSL_WALLET_META, NSL_WALLET_SIGNER, NSL_WALLET_SECRET };
+
+/* NOT_FOUND when account has no such key. */
 nsl_err nsl_wallet_keys_load(struct nsl_wallet_keys *wk, struct nsl_store *st, const char *account,
-                             const char *key_id, bool with_secret, struct nsl_wallet_key *out,
-                             struct nsl_error *err);
+                             const char *key_id, enum nsl_wallet_need need,
+                             struct nsl_wallet_key *out, struct nsl_error *err);
 /* Stores a new key (meta must hold "keyId"). */
 nsl_err nsl_wallet_keys_create(struct nsl_wallet_keys *wk, struct nsl_store *st,
                                const char *account, const json_t *meta,
