@@ -28,14 +28,12 @@ int main(int argc, char **argv)
     const char health[] = "{\"id\":\"b\",\"serviceType\":\"system\",\"operation\":\"health\"}";
     struct nsl_buf frame = {0};
     nsl_frame_append(&frame, health, sizeof health - 1);
-    struct nsl_load raw = {stack.enclave_url,
-                           NSL_LOAD_FRAMES,
-                           (const char *)frame.data,
-                           frame.len,
-                           CLIENTS,
-                           seconds,
-                           NULL,
-                           0};
+    struct nsl_load raw = {.url = stack.enclave_url,
+                           .protocol = NSL_LOAD_FRAMES,
+                           .request = (const char *)frame.data,
+                           .request_len = frame.len,
+                           .connections = CLIENTS,
+                           .seconds = seconds};
     double raw_rps = nsl_load_run(&raw);
 
     const char body[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"system.health\"}";
@@ -46,7 +44,12 @@ int main(int argc, char **argv)
                  "Content-Length: %zu\r\n\r\n%s",
                  sizeof body - 1, body);
     snprintf(url, sizeof url, "tcp://127.0.0.1:%d", stack.http_port);
-    struct nsl_load http = {url, NSL_LOAD_HTTP, http_request, (size_t)n, CLIENTS, seconds, NULL, 0};
+    struct nsl_load http = {.url = url,
+                            .protocol = NSL_LOAD_HTTP,
+                            .request = http_request,
+                            .request_len = (size_t)n,
+                            .connections = CLIENTS,
+                            .seconds = seconds};
     double http_rps = nsl_load_run(&http);
 
     printf("%-44s %14s %14s %9s  %s\n", "figure", "ours", "reference", "ratio", "unit");

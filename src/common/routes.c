@@ -62,7 +62,8 @@ static json_t *flags_to_json(unsigned flags)
                  {NSL_ROUTE_ADMIN, "admin"},
                  {NSL_ROUTE_SEALED_PARAMS, "sealedParams"},
                  {NSL_ROUTE_SEALED_RESULT, "sealedResult"},
-                 {NSL_ROUTE_INLINE, "inline"}};
+                 {NSL_ROUTE_INLINE, "inline"},
+                 {NSL_ROUTE_CACHED, "cached"}};
     json_t *a = json_array();
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (flags & names[i].bit)

@@ -17,6 +17,8 @@ enum nsl_route_flags {
     NSL_ROUTE_SEALED_PARAMS = 1 << 3, /* params may/must arrive HPKE-sealed (§6) */
     NSL_ROUTE_SEALED_RESULT = 1 << 4, /* result is sealed to the caller's replyKey */
     NSL_ROUTE_INLINE = 1 << 5,        /* cheap and non-blocking: runs on the I/O thread */
+    NSL_ROUTE_CACHED = 1 << 6,        /* usually answered from caches: tried on the I/O thread
+                                         first, run by a worker when it must wait (probe.h) */
 };
 
 struct nsl_route {

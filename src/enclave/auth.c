@@ -12,6 +12,7 @@
 #include "crypto/hash.h"
 #include "crypto/request_sig.h"
 #include "crypto/secret.h"
+#include "enclave/probe.h"
 #include "enclave/rate_limit.h"
 #include "enclave/replay_cache.h"
 #include "enclave/storage.h"
@@ -41,11 +42,11 @@ void nsl_caller_clear(struct nsl_caller *c)
     memset(c, 0, sizeof *c);
 }
 
-/* Every credential failure says the same to the client: which check failed is for the log. */
+/* Every credential failure says the same to the client: which check failed is for the log,
+ * written by the router with the answer. */
 static nsl_err refuse(struct nsl_call *call, const char *why)
 {
-    nsl_log(NSL_LOG_WARN, "authentication_failed", "reason", why, "operation",
-            call->route->operation, NULL);
+    call->auth_failure = why;
     return nsl_fail(&call->error, NSL_ERR_UNAUTHENTICATED, "invalid credentials");
 }
 
@@ -156,6 +157,9 @@ static bool signature_valid(const json_t *account, const char *message, const ch
 
 static nsl_err authenticate_neo_sig(struct nsl_call *call, struct nsl_store *st, const json_t *auth)
 {
+    /* A nonce is spent exactly once: never by a probe whose request may run again. */
+    if (nsl_probe_refuse(&call->error))
+        return call->error.code;
     NSL_TRY(nsl_json_check(auth, neo_sig_schema, NSL_ERR_UNAUTHENTICATED, "auth", &call->error));
     const char *ts = nsl_json_str(auth, "timestamp"), *nonce = nsl_json_str(auth, "nonce");
     int64_t now = (int64_t)time(NULL), when = strtoll(ts, NULL, 10);
@@ -228,9 +232,12 @@ nsl_err nsl_auth_authorize(struct nsl_call *call)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     uint64_t now_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    if (call->rate_charged)
+        return NSL_OK;
     if (!nsl_rate_limit_take(call->ctx->rate, call->caller.account_id, now_ms))
         return nsl_fail(&call->error, NSL_ERR_RATE_LIMITED,
                         "account %s is over its request rate; retry later",
                         call->caller.account_id);
+    call->rate_charged = true;
     return NSL_OK;
 }

@@ -17,6 +17,7 @@
 #include "common/frame_stream.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "enclave/probe.h"
 
 #define PING_INTERVAL_MS 2000
 #define BACKOFF_MIN_MS   50
@@ -261,6 +262,8 @@ static nsl_err reply_to_result(json_t *reply, json_t **result, struct nsl_error 
 nsl_err nsl_hostchan_call(struct nsl_hostchan *hc, const char *service, const char *operation,
                           json_t *params, int timeout_ms, json_t **result, struct nsl_error *err)
 {
+    if (nsl_probe_refuse(err))
+        return err->code;
     struct pending p = {0};
     pthread_cond_init(&p.cond, NULL);
     pthread_mutex_lock(&hc->lock);

@@ -8,6 +8,7 @@
 #include "common/frame.h"
 #include "common/log.h"
 #include "enclave/auth.h"
+#include "enclave/probe.h"
 #include "enclave/sealing.h"
 #include "enclave/storage.h"
 #include "services/audit.h"
@@ -97,6 +98,8 @@ static void audit(struct nsl_call *call, nsl_err rc)
     if (!mutates && !is_denial(rc))
         return;
     struct nsl_error err = {0};
+    if (nsl_probe_refuse(&err))
+        return; /* a worker runs the request again and writes the entry */
     struct nsl_store *st = nsl_storage_get(call->ctx->storage, &err);
     if (!st)
         return; /* nothing was stored either: storage is what is missing */
@@ -155,16 +158,40 @@ static nsl_err seal_result(struct nsl_call *call, const struct unsealed *u)
     return NSL_OK;
 }
 
-void nsl_router_run(struct nsl_enclave_ctx *ctx, struct nsl_request *req, struct nsl_buf *out)
+static void append_answer(struct nsl_call *call, nsl_err rc, struct nsl_buf *out)
+{
+    __atomic_fetch_add(&call->ctx->route_calls[call->route_index], 1, __ATOMIC_RELAXED);
+    if (call->auth_failure)
+        nsl_log(NSL_LOG_WARN, "authentication_failed", "reason", call->auth_failure, "operation",
+                call->route->operation, NULL);
+    if (rc != NSL_OK) {
+        call->error.code = rc;
+        if (!call->error.message[0])
+            snprintf(call->error.message, sizeof call->error.message, "%s",
+                     nsl_err_description(rc));
+        nsl_router_append_error(call->ctx, call->id, &call->error, out);
+        return;
+    }
+    json_t *response = json_pack("{s:s, s:b, s:o}", "id", call->id, "ok", 1, "result",
+                                 call->result ? call->result : json_object());
+    call->result = NULL;
+    if (response)
+        append_json(response, out);
+    json_decref(response);
+}
+
+/* Runs req to its answer and appends it to out. Under a probe that met a blocking point nothing
+ * is appended or counted and false is returned; what the attempt charged is kept in req. */
+static bool run(struct nsl_enclave_ctx *ctx, struct nsl_request *req, struct nsl_buf *out)
 {
     struct nsl_call call = {.id = req->id,
                             .route_index = req->route_index,
                             .route = &nsl_routes[req->route_index],
                             .params = req->params,
                             .wire_params = req->params,
-                            .ctx = ctx};
+                            .ctx = ctx,
+                            .rate_charged = req->rate_charged};
     struct unsealed u = {0};
-    __atomic_fetch_add(&ctx->route_calls[req->route_index], 1, __ATOMIC_RELAXED);
     nsl_log_set_request_id(req->id);
     nsl_err rc = unseal(&call, req, &u);
     if (rc == NSL_OK)
@@ -181,23 +208,31 @@ void nsl_router_run(struct nsl_enclave_ctx *ctx, struct nsl_request *req, struct
     }
     if (ctx->audit)
         audit(&call, rc);
-    if (rc != NSL_OK) {
-        call.error.code = rc;
-        if (!call.error.message[0])
-            snprintf(call.error.message, sizeof call.error.message, "%s", nsl_err_description(rc));
-        nsl_router_append_error(ctx, req->id, &call.error, out);
-    } else {
-        json_t *response = json_pack("{s:s, s:b, s:o}", "id", req->id, "ok", 1, "result",
-                                     call.result ? call.result : json_object());
-        call.result = NULL;
-        if (response)
-            append_json(response, out);
-        json_decref(response);
-    }
+    bool answered = !nsl_probe_blocked();
+    if (answered)
+        append_answer(&call, rc, out);
+    req->rate_charged = call.rate_charged;
     json_decref(call.result);
     json_decref(u.params);
     nsl_caller_clear(&call.caller);
     nsl_log_set_request_id(NULL);
+    return answered;
+}
+
+void nsl_router_run(struct nsl_enclave_ctx *ctx, struct nsl_request *req, struct nsl_buf *out)
+{
+    run(ctx, req, out);
+}
+
+bool nsl_router_try_inline(struct nsl_enclave_ctx *ctx, struct nsl_request *req,
+                           struct nsl_buf *out)
+{
+    if (!(nsl_routes[req->route_index].flags & NSL_ROUTE_CACHED))
+        return false;
+    nsl_probe_begin();
+    bool answered = run(ctx, req, out);
+    nsl_probe_end();
+    return answered;
 }
 
 void nsl_request_free(struct nsl_request *req)

@@ -224,6 +224,10 @@ static void dispatch_frame(struct nsl_server *srv, struct conn *c, const char *p
         job_free(j);
         return;
     }
+    if (nsl_router_try_inline(srv->ctx, &j->req, &c->out)) {
+        job_free(j);
+        return;
+    }
     j->conn = c;
     c->inflight++;
     pthread_mutex_lock(&srv->lock);

@@ -73,6 +73,8 @@ struct nsl_call {
     struct nsl_error error;
     struct nsl_enclave_ctx *ctx;
     struct nsl_caller caller; /* scheme NSL_AUTH_NONE for public operations */
+    const char *auth_failure; /* why credentials were refused: logged once, with the answer */
+    bool rate_charged;        /* the caller's rate-limit token for this request is taken */
 };
 
 typedef nsl_err (*nsl_handler)(struct nsl_call *call);

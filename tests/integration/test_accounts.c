@@ -320,6 +320,50 @@ static json_t *audit_log(void)
     return r;
 }
 
+static size_t count_entries(json_t *log, const char *operation, const char *outcome)
+{
+    size_t i, n = 0;
+    json_t *e;
+    json_array_foreach(json_object_get(log, "entries"), i, e)
+    {
+        n += strcmp(json_string_value(json_object_get(e, "operation")), operation) == 0 &&
+             strcmp(json_string_value(json_object_get(e, "outcome")), outcome) == 0;
+    }
+    return n;
+}
+
+/* account.whoami is tried on the I/O thread first (NSL_ROUTE_CACHED); a denial needs an audit
+ * entry, which only a worker may write: the request runs again there, yet is audited, counted
+ * and answered exactly once. */
+static void test_denied_cached_request_is_audited_once(void **state)
+{
+    (void)state;
+    const char *unknown = "nsl_00112233445566ff_"
+                          "0000000000000000000000000000000000000000000000000000000000000000";
+    json_t *before = audit_log();
+    size_t denied = count_entries(before, "account.whoami", "UNAUTHENTICATED");
+    json_decref(before);
+    nsl_client_expect_error(nsl_client_apikey(&client, unknown, "account", "whoami", NULL),
+                            "UNAUTHENTICATED");
+    json_t *after = audit_log();
+    assert_int_equal(count_entries(after, "account.whoami", "UNAUTHENTICATED"), denied + 1);
+    assert_true(json_is_true(json_object_get(after, "verified")));
+    json_decref(after);
+}
+
+/* A probe never spends a neo-sig nonce: the signed request runs once on a worker, and only a
+ * second use of the nonce is a replay. */
+static void test_signed_cached_request_spends_its_nonce_once(void **state)
+{
+    (void)state;
+    struct nsl_signing s = {.key = admin_key, .account = admin_id, .nonce = "cached-route-nonce-1"};
+    json_t *reply = nsl_client_signed(&client, &s, "account", "whoami", NULL);
+    nsl_client_result(reply);
+    json_decref(reply);
+    nsl_client_expect_error(nsl_client_signed(&client, &s, "account", "whoami", NULL),
+                            "UNAUTHENTICATED");
+}
+
 static void test_audit_log_records_mutations_and_denials_and_verifies(void **state)
 {
     (void)state;
@@ -438,6 +482,8 @@ int main(void)
         cmocka_unit_test(test_accounts_cannot_reach_each_others_keys),
         cmocka_unit_test(test_rate_limit_applies_per_account),
         cmocka_unit_test(test_audit_log_records_mutations_and_denials_and_verifies),
+        cmocka_unit_test(test_denied_cached_request_is_audited_once),
+        cmocka_unit_test(test_signed_cached_request_spends_its_nonce_once),
         cmocka_unit_test(test_audit_chain_detects_edited_and_removed_entries),
         cmocka_unit_test(test_accounts_survive_an_enclave_restart),
         cmocka_unit_test(test_api_keys_appear_in_no_file_or_log),

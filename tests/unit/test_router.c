@@ -12,6 +12,8 @@
 
 #include "common/frame.h"
 #include "common/log.h"
+#include "enclave/hostchan.h"
+#include "enclave/probe.h"
 #include "enclave/router.h"
 
 static struct nsl_enclave_ctx ctx;
@@ -480,6 +482,55 @@ static void test_system_metrics_counts_requests_and_errors(void **state)
     json_decref(call.result);
 }
 
+/* Under a probe a host round trip refuses before touching the channel; the probe then reports
+ * that it blocked, once, and the thread is back to normal. */
+static void test_probe_refuses_host_round_trips_and_resets(void **state)
+{
+    (void)state;
+    struct nsl_error err = {0};
+    assert_false(nsl_probe_refuse(&err));
+    nsl_probe_begin();
+    assert_false(nsl_probe_blocked());
+    json_t *params = json_object(), *result = NULL;
+    assert_int_equal(nsl_hostchan_call(NULL, "kv", "get", params, 100, &result, &err),
+                     NSL_ERR_UNAVAILABLE);
+    assert_null(result);
+    assert_true(nsl_probe_blocked());
+    assert_true(nsl_probe_end());
+    assert_false(nsl_probe_blocked());
+    assert_false(nsl_probe_end());
+    assert_false(nsl_probe_refuse(&err));
+    json_decref(params);
+}
+
+/* Only routes flagged cached are tried inline; a flagged one that needs nothing from the host
+ * (here: refused for lack of credentials) is answered and counted once. */
+static void test_try_inline_runs_only_cached_routes(void **state)
+{
+    (void)state;
+    struct nsl_request req;
+    struct nsl_error err;
+    struct nsl_buf out = {0};
+    assert_int_equal(prepare("{\"id\":\"m-2\",\"serviceType\":\"system\",\"operation\":"
+                             "\"metrics\"}",
+                             &req, &err),
+                     NSL_OK);
+    assert_false(nsl_router_try_inline(&ctx, &req, &out));
+    assert_int_equal(out.len, 0);
+    assert_int_equal(ctx.route_calls[req.route_index], 0);
+    nsl_request_free(&req);
+    assert_int_equal(
+        prepare("{\"id\":\"i-2\",\"serviceType\":\"system\",\"operation\":\"info\"}", &req, &err),
+        NSL_OK);
+    assert_true(nsl_router_try_inline(&ctx, &req, &out));
+    json_t *resp = only_frame(&out);
+    expect_error_response(resp, "i-2", "UNAUTHENTICATED");
+    assert_int_equal(ctx.route_calls[req.route_index], 1);
+    json_decref(resp);
+    nsl_buf_free(&out);
+    nsl_request_free(&req);
+}
+
 #define T(f) cmocka_unit_test_setup(f, setup)
 
 int main(void)
@@ -507,6 +558,8 @@ int main(void)
         T(test_system_info_reports_version_mode_uptime_operations),
         T(test_system_health_reports_host_channel_down),
         T(test_system_metrics_counts_requests_and_errors),
+        T(test_probe_refuses_host_round_trips_and_resets),
+        T(test_try_inline_runs_only_cached_routes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

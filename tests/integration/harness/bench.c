@@ -98,8 +98,9 @@ double nsl_load_run(struct nsl_load *load)
             goto out;
         struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &conns[opened]};
         epoll_ctl(ep, EPOLL_CTL_ADD, conns[opened].fd, &ev);
-        if (send_request(load, conns[opened].fd) != 0)
-            goto out;
+        for (int d = 0; d < (load->depth > 1 ? load->depth : 1); d++)
+            if (send_request(load, conns[opened].fd) != 0)
+                goto out;
     }
     double start = now_s(), warm = start + 0.5, stop = warm + load->seconds;
     long counted = 0;

@@ -1,6 +1,6 @@
-/* Benchmark helpers: a closed-loop load generator (N connections, one request in flight on each,
- * as redis-benchmark does by default), the Redis reference, and the report that prints each
- * figure beside its reference and records it in build/bench.json. */
+/* Benchmark helpers: a closed-loop load generator (N connections, one request in flight on each
+ * as redis-benchmark does by default, or a fixed pipeline depth), the Redis reference, and the
+ * report that prints each figure beside its reference and records it in build/bench.json. */
 #ifndef NSL_TEST_BENCH_H
 #define NSL_TEST_BENCH_H
 
@@ -18,6 +18,7 @@ struct nsl_load {
     double seconds;     /* measured time, after a short warm-up */
     const char *expect; /* substring every response must hold (NULL: any response) */
     long failures;      /* out: responses without it */
+    int depth;          /* requests kept in flight on each connection (0 means 1) */
 };
 
 /* Runs the load and returns completed requests per second, or -1 on failure. */
