@@ -14,7 +14,7 @@
     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; "                 \
     "frame-ancestors 'none'"
 
-const char *const nsl_web_security_headers[] = {
+static const char *const security_headers[] = {
     "Content-Security-Policy",
     CSP,
     "X-Content-Type-Options",
@@ -46,8 +46,8 @@ static enum MHD_Result queue(struct MHD_Connection *conn, unsigned status,
 {
     if (!resp)
         return MHD_NO;
-    for (size_t i = 0; nsl_web_security_headers[i]; i += 2)
-        MHD_add_response_header(resp, nsl_web_security_headers[i], nsl_web_security_headers[i + 1]);
+    for (size_t i = 0; security_headers[i]; i += 2)
+        MHD_add_response_header(resp, security_headers[i], security_headers[i + 1]);
     if (type)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
     if (status == MHD_HTTP_METHOD_NOT_ALLOWED)

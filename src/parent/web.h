@@ -10,9 +10,6 @@
 
 #define NSL_WEB_OPENRPC_PATH "/v1/openrpc.json"
 
-/* The headers every web answer carries (name, value pairs, NULL-terminated). */
-extern const char *const nsl_web_security_headers[];
-
 /* True when url is one of the resources above. */
 bool nsl_web_handles(const char *url);
 /* Answers a request for such a url: the resource on GET or HEAD, 405 otherwise. */

@@ -29,6 +29,7 @@
 #include "harness/https.h"
 #include "harness/webdriver.h"
 #include "neo/key.h"
+#include "neo/wif.h"
 
 #define WAIT_MS 20000 /* a panel refreshes every 5 s; generous for a loaded machine */
 
@@ -39,7 +40,7 @@ static struct {
     atomic_int b_cents; /* the price source "b" answers, in hundredths */
     struct nsl_webdriver browser;
     struct nsl_secret *admin_key;
-    char admin_id[64], admin_key_hex[65];
+    char admin_id[64], admin_key_hex[65], admin_wif[60];
     char alice_id[64], alice_key[128];
     char allow[64], ca_file[512], page[64];
 } t;
@@ -66,6 +67,10 @@ static void bootstrap(void)
     nsl_neo_key_public(t.admin_key, pub, NULL);
     nsl_hex_encode(pub, sizeof pub, pub_hex);
     nsl_hex_encode(nsl_secret_bytes(t.admin_key), 32, t.admin_key_hex);
+    struct nsl_secret *wif = NULL;
+    assert_int_equal(nsl_neo_wif_encode(t.admin_key, &wif, NULL), NSL_OK);
+    snprintf(t.admin_wif, sizeof t.admin_wif, "%s", (const char *)nsl_secret_bytes(wif));
+    nsl_secret_free(wif);
     snprintf(params, sizeof params, "{\"publicKey\":\"%s\"}", pub_hex);
     json_t *reply =
         nsl_client_send(&t.client, nsl_client_envelope(&t.client, "account", "bootstrap", params));
@@ -364,6 +369,71 @@ static void test_bad_credentials_are_refused_on_the_page(void **state)
     assert_non_null(strstr(json_string_value(json_object_get(s, "signinError")),
                            "UNAUTHENTICATED: invalid credentials"));
     json_decref(s);
+
+    /* The admin's WIF with its last character changed: the checksum no longer matches. */
+    char wif[60];
+    snprintf(wif, sizeof wif, "%s", t.admin_wif);
+    wif[51] = wif[51] == 'a' ? 'b' : 'a';
+    sign_in(t.admin_id, wif, "");
+    s = snapshot();
+    assert_non_null(strstr(json_string_value(json_object_get(s, "signinError")),
+                           "the WIF checksum does not match"));
+    json_decref(s);
+}
+
+/* The dedicated account docs/dashboard.md recommends: role user plus three permissions. */
+static void test_least_privilege_account_sees_every_panel(void **state)
+{
+    (void)state;
+    struct nsl_secret *key = NULL;
+    uint8_t pub[NSL_NEO_PUBKEY_LEN];
+    char pub_hex[67], key_hex[65], id[64], params[512];
+    nsl_neo_key_generate(&key, NULL);
+    nsl_neo_key_public(key, pub, NULL);
+    nsl_hex_encode(pub, sizeof pub, pub_hex);
+    nsl_hex_encode(nsl_secret_bytes(key), 32, key_hex);
+    nsl_secret_free(key);
+    snprintf(params, sizeof params, "{\"name\":\"dashboard\",\"publicKey\":\"%s\"}", pub_hex);
+    json_t *reply = admin("account", "create", params);
+    nsl_client_copy_string(reply, "accountId", id, sizeof id);
+    json_decref(reply);
+    snprintf(params, sizeof params,
+             "{\"accountId\":\"%s\",\"permissions\":[\"system:metrics\",\"account:auditLog\","
+             "\"gasbank:audit\"]}",
+             id);
+    reply = admin("account", "update", params);
+    nsl_client_result(reply);
+    json_decref(reply);
+
+    sign_in(id, key_hex, "");
+    const struct expectation want[] = {
+        {"p-enclave", "ok", {"sim-"}},
+        {"p-prices", "ok", {"NEO/USD", "12.41"}},
+        {"p-gasbank", "ok", {"every invariant holds", "deposits1.5 GAS"}},
+        {"p-functions",
+         "ok",
+         {"function.invoke in the enclave1", "This account has no functions."}},
+        {"p-audit", "ok", {"PERMISSION_DENIED", "account.list"}},
+        {"p-rates", "ok", {"account.list"}},
+    };
+    wait_for(want, sizeof want / sizeof want[0]);
+    json_t *v =
+        nsl_webdriver_execute(&t.browser, "document.getElementById('signout').click();", NULL);
+    json_decref(v);
+}
+
+static void test_signing_key_may_be_a_wif(void **state)
+{
+    (void)state;
+    sign_in(t.admin_id, t.admin_wif, "");
+    json_t *s = snapshot();
+    const char *who = json_string_value(json_object_get(s, "who"));
+    assert_non_null(strstr(who, t.admin_id));
+    assert_non_null(strstr(who, "neo-sig"));
+    json_decref(s);
+    json_t *v =
+        nsl_webdriver_execute(&t.browser, "document.getElementById('signout').click();", NULL);
+    json_decref(v);
 }
 
 /* The data the panels then show: a price round, a deposit, a function run, a denial. */
@@ -517,6 +587,8 @@ int main(void)
         cmocka_unit_test(test_openrpc_document_is_served),
         cmocka_unit_test(test_dashboard_shows_live_data_with_a_signing_key),
         cmocka_unit_test(test_bad_credentials_are_refused_on_the_page),
+        cmocka_unit_test(test_signing_key_may_be_a_wif),
+        cmocka_unit_test(test_least_privilege_account_sees_every_panel),
         cmocka_unit_test(test_api_key_shows_what_it_may_and_says_what_needs_a_signature),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
