@@ -32,24 +32,26 @@
 #include "neo/wif.h"
 
 #define WAIT_MS 20000 /* a panel refreshes every 5 s; generous for a loaded machine */
+#define POLL_US 200000
 
 static struct {
     struct nsl_stack stack;
     struct nsl_client client;
-    struct nsl_https_server prices;
-    atomic_int b_cents; /* the price source "b" answers, in hundredths */
+    struct nsl_https_server prices[3]; /* sources a, b, c: one server each, as TLS is slow */
+    atomic_int b_cents;                /* the price source "b" answers, in hundredths */
     struct nsl_webdriver browser;
     struct nsl_secret *admin_key;
     char admin_id[64], admin_key_hex[65], admin_wif[60];
     char alice_id[64], alice_key[128];
-    char allow[64], ca_file[512], page[64];
+    char allow[128], ca_file[512], page[64];
 } t;
 
-/* Three price sources on one local HTTPS server: /a 12.30, /b (12.34, then moved), /c 12.41. */
+/* Three price sources on local HTTPS servers: a 12.30, b (12.34, then moved), c 12.41. */
 static void answer(void *ctx, const char *path, struct nsl_https_response *resp)
 {
-    (void)ctx;
-    int cents = strcmp(path, "/a") == 0 ? 1230 : strcmp(path, "/c") == 0 ? 1241 : t.b_cents;
+    (void)path;
+    int source = (int)(intptr_t)ctx;
+    int cents = source == 0 ? 1230 : source == 2 ? 1241 : t.b_cents;
     nsl_https_body(resp, "{\"price\":\"%d.%02d\"}", cents / 100, cents % 100);
 }
 
@@ -101,18 +103,22 @@ static int start_all(void)
     struct nsl_stack *st = &t.stack;
     struct nsl_test_ca ca;
     atomic_store(&t.b_cents, 1234);
-    if (nsl_stack_init(st) != 0 || nsl_test_ca_make(st->dir, "srv", &ca) != 0 ||
-        nsl_https_server_start(&t.prices, ca.cert, ca.key, answer, NULL) < 0) {
+    int rc = nsl_stack_init(st) == 0 && nsl_test_ca_make(st->dir, "srv", &ca) == 0 ? 0 : -1;
+    for (int i = 0; rc == 0 && i < 3; i++)
+        if (nsl_https_server_start(&t.prices[i], ca.cert, ca.key, answer, (void *)(intptr_t)i) < 0)
+            rc = -1;
+    if (rc != 0) {
         pthread_join(browser, &browser_rc);
         return -1;
     }
-    snprintf(t.allow, sizeof t.allow, "127.0.0.1:%d", t.prices.port);
+    snprintf(t.allow, sizeof t.allow, "127.0.0.1:%d,127.0.0.1:%d,127.0.0.1:%d", t.prices[0].port,
+             t.prices[1].port, t.prices[2].port);
     snprintf(t.ca_file, sizeof t.ca_file, "%s", ca.ca_cert);
     st->parent_extra[0] = "--egress-allow";
     st->parent_extra[1] = t.allow;
     st->enclave_extra[0] = "--ca-file";
     st->enclave_extra[1] = t.ca_file;
-    int rc = nsl_stack_start_enclave(st) == 0 && nsl_stack_start_parent(st) == 0 ? 0 : -1;
+    rc = nsl_stack_start_enclave(st) == 0 && nsl_stack_start_parent(st) == 0 ? 0 : -1;
     t.client.fd = rc == 0 ? nsl_test_connect(st->enclave_url) : -1;
     if (rc == 0 && nsl_wait_storage_ready(t.client.fd, 15000) != 0)
         rc = -1;
@@ -131,7 +137,8 @@ static int teardown(void **state)
     if (t.client.fd > 0)
         close(t.client.fd);
     int rc = nsl_stack_stop(&t.stack);
-    nsl_https_server_stop(&t.prices);
+    for (int i = 0; i < 3; i++)
+        nsl_https_server_stop(&t.prices[i]);
     nsl_secret_free(t.admin_key);
     return rc == 0 ? 0 : -1;
 }
@@ -294,6 +301,10 @@ static bool all_met(void *ctx)
     for (size_t i = 0; ok && i < w->count; i++)
         ok = meets(s, &w->want[i], false);
     json_decref(s);
+    /* Each look is a round trip through chromedriver into the page: look a few times a second,
+     * not hundreds, so that the browser spends its time refreshing the panels. */
+    if (!ok)
+        usleep(POLL_US);
     return ok;
 }
 
@@ -445,7 +456,7 @@ static void create_data(void)
              "{\"name\":\"a\",\"url\":\"https://127.0.0.1:%d/a\",\"path\":\"price\"},"
              "{\"name\":\"b\",\"url\":\"https://127.0.0.1:%d/b\",\"path\":\"price\"},"
              "{\"name\":\"c\",\"url\":\"https://127.0.0.1:%d/c\",\"path\":\"price\"}]}",
-             t.prices.port, t.prices.port, t.prices.port);
+             t.prices[0].port, t.prices[1].port, t.prices[2].port);
     json_t *reply = admin("pricefeed", "configure", params);
     nsl_client_result(reply);
     json_decref(reply);
