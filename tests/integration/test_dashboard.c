@@ -392,22 +392,70 @@ static void test_bad_credentials_are_refused_on_the_page(void **state)
     json_decref(s);
 }
 
-/* The dedicated account docs/dashboard.md recommends: role user plus three permissions. */
-static void test_least_privilege_account_sees_every_panel(void **state)
+/* A new account with role user and a signing key: its id and private key (hex). */
+static void create_signing_account(const char *name, char id[64], char key_hex[65])
 {
-    (void)state;
     struct nsl_secret *key = NULL;
     uint8_t pub[NSL_NEO_PUBKEY_LEN];
-    char pub_hex[67], key_hex[65], id[64], params[512];
+    char pub_hex[67], params[256];
     nsl_neo_key_generate(&key, NULL);
     nsl_neo_key_public(key, pub, NULL);
     nsl_hex_encode(pub, sizeof pub, pub_hex);
     nsl_hex_encode(nsl_secret_bytes(key), 32, key_hex);
     nsl_secret_free(key);
-    snprintf(params, sizeof params, "{\"name\":\"dashboard\",\"publicKey\":\"%s\"}", pub_hex);
+    snprintf(params, sizeof params, "{\"name\":\"%s\",\"publicKey\":\"%s\"}", name, pub_hex);
     json_t *reply = admin("account", "create", params);
-    nsl_client_copy_string(reply, "accountId", id, sizeof id);
+    nsl_client_copy_string(reply, "accountId", id, 64);
     json_decref(reply);
+}
+
+/* Denials in the whole audit log, read by the admin. */
+static size_t audited_denials(void)
+{
+    json_t *reply = admin("account", "auditLog", "{\"limit\":1000}");
+    size_t n = 0, i;
+    json_t *e;
+    json_array_foreach(json_object_get(nsl_client_result(reply), "entries"), i, e)
+    {
+        const char *outcome = json_string_value(json_object_get(e, "outcome"));
+        n += strcmp(outcome, "ok") != 0;
+    }
+    json_decref(reply);
+    return n;
+}
+
+/* A plain user with a signing key: the panels it lacks permissions for say so, and the page
+ * does not even try those calls, so an open dashboard adds no denial to the audit log. */
+static void test_panels_say_which_permission_is_missing(void **state)
+{
+    (void)state;
+    char id[64], key_hex[65];
+    create_signing_account("bob", id, key_hex);
+    size_t before = audited_denials();
+    sign_in(id, key_hex, "");
+    const struct expectation want[] = {
+        {"p-enclave", "ok", {"sim-"}},
+        {"p-gasbank", "needs-permission", {"gasbank:audit"}},
+        {"p-functions", "ok", {"function.invoke in the enclaveneeds system:metrics"}},
+        {"p-audit", "needs-permission", {"account:auditLog"}},
+    };
+    wait_for(want, sizeof want / sizeof want[0]);
+    json_t *v =
+        nsl_webdriver_execute(&t.browser, "document.getElementById('refresh-now').click();", NULL);
+    json_decref(v);
+    wait_for(want, sizeof want / sizeof want[0]);
+    assert_int_equal(audited_denials(), before);
+    v = nsl_webdriver_execute(&t.browser, "document.getElementById('signout').click();", NULL);
+    json_decref(v);
+}
+
+/* The dedicated account docs/dashboard.md recommends: role user plus three permissions. */
+static void test_least_privilege_account_sees_every_panel(void **state)
+{
+    (void)state;
+    char id[64], key_hex[65], params[512];
+    create_signing_account("dashboard", id, key_hex);
+    json_t *reply;
     snprintf(params, sizeof params,
              "{\"accountId\":\"%s\",\"permissions\":[\"system:metrics\",\"account:auditLog\","
              "\"gasbank:audit\"]}",
@@ -600,6 +648,7 @@ int main(void)
         cmocka_unit_test(test_bad_credentials_are_refused_on_the_page),
         cmocka_unit_test(test_signing_key_may_be_a_wif),
         cmocka_unit_test(test_least_privilege_account_sees_every_panel),
+        cmocka_unit_test(test_panels_say_which_permission_is_missing),
         cmocka_unit_test(test_api_key_shows_what_it_may_and_says_what_needs_a_signature),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -418,6 +418,7 @@ function attestationView(a) {
 
 async function refreshEnclave(slow) {
   const health = await fetch('/healthz', {cache: 'no-store'}).then((r) => r.json());
+  if (!granted('system.info')) return permissionNeeded('p-enclave', 'system.info');
   const info = await rpc('system.info');
   if (slow || !slowCache.attestation) {
     try {
@@ -505,6 +506,8 @@ function pairView(pair, rounds) {
 }
 
 async function refreshPrices() {
+  for (const method of ['pricefeed.pairs', 'pricefeed.history'])
+    if (!granted(method)) return permissionNeeded('p-prices', method);
   const {pairs} = await rpc('pricefeed.pairs');
   if (!pairs || !pairs.length) return show('p-prices', 'empty', 'No price pairs configured.');
   const views = [];
@@ -556,20 +559,24 @@ async function refreshFunctions() {
   }
   const counts = dl([['function.invoke via this parent', `${viaParent} (${failed} failed)`],
                      ['function.invoke in the enclave', inEnclave]]);
+  if (!granted('function.list'))
+    return show('p-functions', 'needs-permission', counts,
+                el('p', {}, 'Listing functions needs the permission function:list.'));
   const {functions} = await rpc('function.list');
   if (!functions || !functions.length)
     return show('p-functions', viaParent ? 'ok' : 'empty', counts,
                 el('p', {}, 'This account has no functions.'));
   const rows = [];
   for (const f of functions) {
-    let runs = '-';
-    try {
-      const r = await rpc('function.runs', {name: f.name, limit: 100});
-      const list = r.runs || [];
-      runs = list.length ? `${list.filter((x) => x.ok).length} ok, ${list.filter((x) => !x.ok).length} failed`
-                         : 'none';
-    } catch (e) {
-      runs = e.code || 'error';
+    let runs = 'needs function:runs';
+    if (granted('function.runs')) {
+      try {
+        const list = (await rpc('function.runs', {name: f.name, limit: 100})).runs || [];
+        const ok = list.filter((x) => x.ok).length;
+        runs = list.length ? `${ok} ok, ${list.length - ok} failed` : 'none';
+      } catch (e) {
+        runs = e.code || 'error';
+      }
     }
     rows.push([f.name, String(f.version), el('code', {}, String(f.codeHash).slice(0, 16)), runs]);
   }
