@@ -8,6 +8,7 @@ packages=(
   libssl-dev openssl libjansson-dev libcbor-dev libsqlite3-dev sqlite3
   libmicrohttpd-dev libcurl4-openssl-dev duktape-dev libseccomp-dev libcmocka-dev
   libpq-dev postgresql redis-server redis-tools curl jq xxd
+  chromium chromium-driver
 )
 
 missing=()

@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "common/url.h"
 #include "parent/jsonrpc.h"
+#include "parent/web.h"
 
 #define HEALTH_TIMEOUT_MS   2000
 #define HARD_BODY_LIMIT     (64u << 20) /* above this, answer 413 without reading the body */
@@ -115,7 +116,7 @@ static enum MHD_Result respond_rpc_error(struct request *r, unsigned status,
 {
     struct nsl_http *http = r->http;
     nsl_metrics_observe_call(http->metrics, -1, (double)(nsl_pool_now_ns() - r->start_ns) / 1e9);
-    nsl_metrics_count_error(http->metrics, e->error.code);
+    nsl_metrics_count_error(http->metrics, -1, e->error.code);
     return respond_json(
         r, r->conn, status,
         nsl_jsonrpc_error_response(NULL, e->rpc_code, e->error.code, e->error.message));
@@ -200,7 +201,7 @@ static json_t *call_response(struct request *r, size_t i)
     }
     nsl_metrics_observe_call(r->http->metrics, call->route, (double)(finished - r->start_ns) / 1e9);
     if (code != NSL_OK)
-        nsl_metrics_count_error(r->http->metrics, code);
+        nsl_metrics_count_error(r->http->metrics, call->route, code);
     return resp;
 }
 
@@ -327,6 +328,8 @@ static enum MHD_Result begin_request(struct nsl_http *http, struct MHD_Connectio
 {
     bool post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
     bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0;
+    if (nsl_web_handles(url))
+        return nsl_web_serve(conn, url, method);
     if (strcmp(url, "/metrics") == 0 || strcmp(url, "/healthz") == 0) {
         if (!get)
             return respond(NULL, conn, MHD_HTTP_METHOD_NOT_ALLOWED, NULL, NULL, 0);

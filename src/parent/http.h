@@ -1,7 +1,7 @@
 /* nsl-parent's HTTP API on libmicrohttpd (ARCHITECTURE §9): POST /v1/rpc (JSON-RPC 2.0, batches),
- * GET /healthz, GET /metrics; 404 elsewhere. MHD runs a pool of epoll threads; an RPC request is
- * suspended while the enclave works on it and resumed by the pool's completion, so a thread never
- * blocks on the enclave. */
+ * GET /healthz, GET /metrics, the dashboard and /v1/openrpc.json (web.h); 404 elsewhere. MHD runs a
+ * pool of epoll threads; an RPC request is suspended while the enclave works on it and resumed by
+ * the pool's completion, so a thread never blocks on the enclave. */
 #ifndef NSL_PARENT_HTTP_H
 #define NSL_PARENT_HTTP_H
 

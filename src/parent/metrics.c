@@ -30,6 +30,7 @@ struct nsl_metrics {
     size_t methods;              /* nsl_route_count + 1 ("unknown" last) */
     _Atomic uint64_t *requests;  /* per method */
     struct histogram *durations; /* per method */
+    _Atomic uint64_t *failures;  /* per method: calls answered with an error */
     _Atomic uint64_t errors[NSL_ERR_COUNT];
     _Atomic int64_t open_connections;
     struct histogram enclave_rtt;
@@ -52,7 +53,8 @@ struct nsl_metrics *nsl_metrics_new(void)
     m->methods = nsl_route_count + 1;
     m->requests = calloc(m->methods, sizeof *m->requests);
     m->durations = calloc(m->methods, sizeof *m->durations);
-    if (!m->requests || !m->durations) {
+    m->failures = calloc(m->methods, sizeof *m->failures);
+    if (!m->requests || !m->durations || !m->failures) {
         nsl_metrics_free(m);
         return NULL;
     }
@@ -65,6 +67,7 @@ void nsl_metrics_free(struct nsl_metrics *m)
         return;
     free(m->requests);
     free(m->durations);
+    free(m->failures);
     free(m);
 }
 
@@ -83,17 +86,23 @@ static void observe(struct histogram *h, double seconds)
     observe_in(h, bucket_bounds, BUCKETS, seconds);
 }
 
+static size_t method_index(const struct nsl_metrics *m, long route)
+{
+    return route >= 0 && (size_t)route < nsl_route_count ? (size_t)route : m->methods - 1;
+}
+
 void nsl_metrics_observe_call(struct nsl_metrics *m, long route, double seconds)
 {
-    size_t i = route >= 0 && (size_t)route < nsl_route_count ? (size_t)route : m->methods - 1;
+    size_t i = method_index(m, route);
     atomic_fetch_add_explicit(&m->requests[i], 1, memory_order_relaxed);
     observe(&m->durations[i], seconds);
 }
 
-void nsl_metrics_count_error(struct nsl_metrics *m, nsl_err code)
+void nsl_metrics_count_error(struct nsl_metrics *m, long route, nsl_err code)
 {
     if ((unsigned)code < NSL_ERR_COUNT)
         atomic_fetch_add_explicit(&m->errors[code], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&m->failures[method_index(m, route)], 1, memory_order_relaxed);
 }
 
 void nsl_metrics_add_connections(struct nsl_metrics *m, int delta)
@@ -213,6 +222,14 @@ static int render_methods(struct nsl_metrics *m, struct nsl_buf *out)
         method_label(m, i, method, sizeof method);
         rc = appendf(out, "nsl_http_requests_total{method=\"%s\"} %llu\n", method,
                      (unsigned long long)atomic_load(&m->requests[i]));
+    }
+    if (rc == 0)
+        rc = header(out, "nsl_http_request_errors_total", "counter",
+                    "JSON-RPC calls answered with an error, by method");
+    for (size_t i = 0; rc == 0 && i < m->methods; i++) {
+        method_label(m, i, method, sizeof method);
+        rc = appendf(out, "nsl_http_request_errors_total{method=\"%s\"} %llu\n", method,
+                     (unsigned long long)atomic_load(&m->failures[i]));
     }
     if (rc == 0)
         rc = header(out, "nsl_http_request_duration_seconds", "histogram",

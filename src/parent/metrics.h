@@ -17,7 +17,9 @@ void nsl_metrics_free(struct nsl_metrics *m);
 
 /* route is an index in nsl_routes, or -1 for a method the table does not know. */
 void nsl_metrics_observe_call(struct nsl_metrics *m, long route, double seconds);
-void nsl_metrics_count_error(struct nsl_metrics *m, nsl_err code);
+/* A call answered with an error: counted by code (nsl_rpc_errors_total) and by method
+ * (nsl_http_request_errors_total). */
+void nsl_metrics_count_error(struct nsl_metrics *m, long route, nsl_err code);
 void nsl_metrics_add_connections(struct nsl_metrics *m, int delta);
 void nsl_metrics_observe_enclave_rtt(struct nsl_metrics *m, double seconds);
 void nsl_metrics_count_reconnect(struct nsl_metrics *m);

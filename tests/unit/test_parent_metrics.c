@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/routes.h"
 #include "parent/metrics.h"
 
 static char *render(struct nsl_metrics *m)
@@ -61,7 +62,7 @@ static void test_metrics_histogram_buckets_are_cumulative(void **state)
     nsl_metrics_observe_call(m, 0, 0.00005);
     nsl_metrics_observe_call(m, 0, 0.003);
     nsl_metrics_observe_call(m, 0, 20);
-    nsl_metrics_count_error(m, NSL_ERR_NOT_FOUND);
+    nsl_metrics_count_error(m, 0, NSL_ERR_NOT_FOUND);
     nsl_metrics_add_connections(m, 2);
     nsl_metrics_set_enclave_up(m, true);
     char *text = render(m);
@@ -99,12 +100,31 @@ static void test_metrics_label_unknown_methods(void **state)
     nsl_metrics_free(m);
 }
 
+static void test_metrics_count_errors_by_method_and_code(void **state)
+{
+    (void)state;
+    struct nsl_metrics *m = nsl_metrics_new();
+    long find = nsl_route_find_method("account.get");
+    nsl_metrics_count_error(m, find, NSL_ERR_PERMISSION_DENIED);
+    nsl_metrics_count_error(m, find, NSL_ERR_NOT_FOUND);
+    nsl_metrics_count_error(m, -1, NSL_ERR_INVALID_REQUEST);
+    char *text = render(m);
+    assert_int_equal(value_of(text, "nsl_http_request_errors_total{method=\"account.get\"}"), 2);
+    assert_int_equal(value_of(text, "nsl_http_request_errors_total{method=\"unknown\"}"), 1);
+    assert_int_equal(value_of(text, "nsl_http_request_errors_total{method=\"system.health\"}"), 0);
+    assert_int_equal(value_of(text, "nsl_rpc_errors_total{code=\"PERMISSION_DENIED\"}"), 1);
+    assert_int_equal(value_of(text, "nsl_rpc_errors_total{code=\"INVALID_REQUEST\"}"), 1);
+    free(text);
+    nsl_metrics_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_metrics_have_help_and_type),
         cmocka_unit_test(test_metrics_histogram_buckets_are_cumulative),
         cmocka_unit_test(test_metrics_label_unknown_methods),
+        cmocka_unit_test(test_metrics_count_errors_by_method_and_code),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
