@@ -1,5 +1,6 @@
 /* The system service: health, info (version, mode, uptime, operations table), metrics and the
  * run-time log level. */
+#define NSL_LOG_COMPONENT NSL_LOGC_SERVICE
 #include <stdio.h>
 #include <time.h>
 
@@ -109,7 +110,7 @@ nsl_err nsl_system_setLogLevel(struct nsl_call *call)
     for (int c = 0; c < NSL_LOGC_COUNT; c++)
         if (!name || c == (int)component)
             nsl_log_set_level((enum nsl_log_component)c, level);
-    nsl_log(NSL_LOG_WARN, "log_level_changed", "component", name ? name : "all", "level",
+    nsl_log(NSL_LOG_WARN, "log_level_changed", "target", name ? name : "all", "to",
             nsl_log_level_name(level), "by", "system.setLogLevel", NULL);
     call->result = json_pack("{s:o}", "levels", log_levels_json());
     return call->result ? NSL_OK : nsl_fail(&call->error, NSL_ERR_INTERNAL, "out of memory");
