@@ -69,13 +69,32 @@ void nsl_log_component_list(char *out, size_t len)
         used += (size_t)snprintf(out + used, len - used, "%s%s", i ? ", " : "", component_names[i]);
 }
 
-/* One item of a spec: "LEVEL" or "COMPONENT=LEVEL". named[c] tells which components it named. */
+/* The component named by item[0, len), or -1 (with why filled). */
+static int parse_component(const char *item, size_t len, enum nsl_log_component *c, char *why,
+                           size_t why_len)
+{
+    char name[32], names[256];
+    if (len < sizeof name) {
+        memcpy(name, item, len);
+        name[len] = 0;
+        if (nsl_log_component_parse(name, c) == 0)
+            return 0;
+    }
+    nsl_log_component_list(names, sizeof names);
+    snprintf(why, why_len, "\"%s\": unknown component (one of %s)", item, names);
+    return -1;
+}
+
+/* One item of a spec: "LEVEL" or "COMPONENT=LEVEL" (the component is checked first).
+ * named[c] tells which components the spec has named so far. */
 static int parse_item(const char *item, struct nsl_log_levels *out, bool named[],
                       enum nsl_log_level *bare, bool *have_bare, char *why, size_t why_len)
 {
-    char names[256];
     const char *eq = strchr(item, '=');
+    enum nsl_log_component c = NSL_LOGC_MAIN;
     enum nsl_log_level level;
+    if (eq && parse_component(item, (size_t)(eq - item), &c, why, why_len) != 0)
+        return -1;
     if (nsl_log_level_parse(eq ? eq + 1 : item, &level) != 0) {
         snprintf(why, why_len, "\"%s\": level must be debug, info, warn or error", item);
         return -1;
@@ -88,15 +107,6 @@ static int parse_item(const char *item, struct nsl_log_levels *out, bool named[]
         *have_bare = true;
         *bare = level;
         return 0;
-    }
-    char name[32];
-    enum nsl_log_component c;
-    size_t nlen = (size_t)(eq - item);
-    if (nlen >= sizeof name ||
-        (memcpy(name, item, nlen), name[nlen] = 0, nsl_log_component_parse(name, &c) != 0)) {
-        nsl_log_component_list(names, sizeof names);
-        snprintf(why, why_len, "\"%s\": unknown component (one of %s)", item, names);
-        return -1;
     }
     if (named[c]) {
         snprintf(why, why_len, "\"%s\": component named twice", item);

@@ -180,14 +180,17 @@ static double elapsed_ms(const struct timespec *since)
            (double)(now.tv_nsec - since->tv_nsec) / 1e6;
 }
 
-/* One line per request (never its params or result). */
+/* One line per request (never its params or result). A successful inline call (system.health,
+ * which load balancers poll through /healthz) is only worth a debug line. */
 static void log_done(const struct nsl_call *call, nsl_err rc, const struct timespec *start)
 {
-    if (!nsl_log_enabled(NSL_LOG_INFO))
+    enum nsl_log_level level =
+        rc == NSL_OK && (call->route->flags & NSL_ROUTE_INLINE) ? NSL_LOG_DEBUG : NSL_LOG_INFO;
+    if (!nsl_log_enabled(level))
         return;
     char ms[32];
     snprintf(ms, sizeof ms, "%.3f", elapsed_ms(start));
-    nsl_log(NSL_LOG_INFO, "request_done", "service", call->route->service, "operation",
+    nsl_log(level, "request_done", "service", call->route->service, "operation",
             call->route->operation, "code", nsl_err_name(rc), "ms", ms, "id", call->id, NULL);
 }
 

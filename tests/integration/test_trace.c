@@ -240,10 +240,15 @@ static json_t *set_log_level_as_admin(const char *params)
     return nsl_client_signed(&client, &admin, "system", "setLogLevel", params);
 }
 
-static void health(const char *trace)
+/* account.whoami as the user, with a traceId. */
+static void whoami(const char *trace)
 {
-    json_decref(nsl_client_send(
-        &client, traced(nsl_client_envelope(&client, "system", "health", NULL), trace)));
+    json_t *req = traced(nsl_client_envelope(&client, "account", "whoami", NULL), trace);
+    json_object_set_new(req, "auth",
+                        json_pack("{s:s, s:s}", "scheme", "apikey", "apiKey", user_api_key));
+    json_t *reply = nsl_client_send(&client, req);
+    nsl_client_result(reply);
+    json_decref(reply);
 }
 
 static void test_trace_set_log_level_needs_admin_and_changes_enclave_logs(void **state)
@@ -257,7 +262,7 @@ static void test_trace_set_log_level_needs_admin_and_changes_enclave_logs(void *
                             "INVALID_PARAMS");
     nsl_client_expect_error(set_log_level_as_admin("{\"component\":\"router\",\"level\":\"loud\"}"),
                             "INVALID_PARAMS");
-    health("still-logged-1");
+    whoami("still-logged-1");
     struct wanted logged = {"enclave.log",
                             {"rid", "still-logged-1", "event", "request_done", NULL}};
     expect_line(&logged);
@@ -271,12 +276,12 @@ static void test_trace_set_log_level_needs_admin_and_changes_enclave_logs(void *
                              {"event", "log_level_changed", "target", "router", "to", "warn",
                               "component", "service", NULL}};
     expect_line(&changed);
-    health("silenced-2");
+    whoami("silenced-2");
 
     reply = set_log_level_as_admin("{\"level\":\"info\"}");
     nsl_client_result(reply);
     json_decref(reply);
-    health("logged-again-3");
+    whoami("logged-again-3");
     struct wanted again = {"enclave.log", {"rid", "logged-again-3", "event", "request_done", NULL}};
     expect_line(&again);
     /* Requests are answered in order on this connection: the line of the one in between would be

@@ -372,6 +372,7 @@ static void test_log_levels_parse_refuses_bad_specs(void **state)
         {"=debug", "\"=debug\": unknown component"},
         {"router=", "\"router=\": level must be"},
         {"router=debug=x", "level must be"},
+        {"bogus=x", "\"bogus=x\": unknown component"}, /* the component is checked first */
         {"averyveryveryveryverylongcomponentname=debug", "unknown component"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

@@ -500,7 +500,7 @@ static size_t run_logged(const char *payload, json_t **lines, size_t max, struct
 static void test_router_logs_completion_with_trace_id_and_no_params(void **state)
 {
     (void)state;
-    nsl_log_set_level(NSL_LOGC_ROUTER, NSL_LOG_INFO);
+    nsl_log_set_level(NSL_LOGC_ROUTER, NSL_LOG_DEBUG);
     json_t *lines[4];
     struct nsl_buf out = {0};
     size_t n = run_logged("{\"id\":\"p-7\",\"serviceType\":\"system\",\"operation\":\"health\","
@@ -509,6 +509,7 @@ static void test_router_logs_completion_with_trace_id_and_no_params(void **state
     assert_int_equal(n, 1);
     json_t *l = lines[0];
     assert_string_equal(field(l, "component"), "router");
+    assert_string_equal(field(l, "level"), "debug"); /* a successful health probe */
     assert_string_equal(field(l, "event"), "request_done");
     assert_string_equal(field(l, "rid"), "abc-1.2");
     assert_string_equal(field(l, "id"), "p-7");
@@ -519,20 +520,26 @@ static void test_router_logs_completion_with_trace_id_and_no_params(void **state
     assert_null(json_object_get(l, "params"));
     json_decref(l);
     nsl_buf_free(&out);
-    /* Without a traceId the wire id is the rid; an error's code is logged by name. */
+    /* Without a traceId the wire id is the rid; an error's code is logged by name, at info. */
+    nsl_log_set_level(NSL_LOGC_ROUTER, NSL_LOG_INFO);
     n = run_logged("{\"id\":\"i-3\",\"serviceType\":\"system\",\"operation\":\"info\"}", lines, 4,
                    &out);
     assert_true(n >= 1);
     l = lines[n - 1];
     assert_string_equal(field(l, "event"), "request_done");
     assert_string_equal(field(l, "rid"), "i-3");
+    assert_string_equal(field(l, "level"), "info");
     assert_string_equal(field(l, "code"), "UNAUTHENTICATED");
     for (size_t i = 0; i < n; i++)
         json_decref(lines[i]);
     nsl_buf_free(&out);
     /* The thread's request id is cleared once the request is done. */
     assert_string_equal(nsl_log_request_id(), "");
-    /* At warn, the router says nothing about a successful request. */
+    /* At info the health probe is not logged; at warn, no successful request is. */
+    n = run_logged("{\"id\":\"p-9\",\"serviceType\":\"system\",\"operation\":\"health\"}", lines, 4,
+                   &out);
+    assert_int_equal(n, 0);
+    nsl_buf_free(&out);
     nsl_log_set_level(NSL_LOGC_ROUTER, NSL_LOG_WARN);
     n = run_logged("{\"id\":\"p-8\",\"serviceType\":\"system\",\"operation\":\"health\"}", lines, 4,
                    &out);
