@@ -154,7 +154,9 @@ static void dispatch(struct nsl_host_context *ctx, json_t *req, struct nsl_host_
     if (code == NSL_OK) {
         json_t *params = json_object_get(req, "params");
         json_t *empty = params ? NULL : json_object();
+        nsl_log_set_request_id(call->trace[0] ? call->trace : NULL); /* for the store's lines */
         code = op->handler(ctx, params ? params : empty, call, &result, &err);
+        nsl_log_set_request_id(NULL);
         json_decref(empty);
         if (call->deferred)
             return;
