@@ -365,8 +365,8 @@ static void choose_request_id(struct request *r)
     const char *given = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Request-Id");
     if (given && nsl_request_id_valid(given, NSL_REQUEST_ID_MAX)) {
         snprintf(r->rid, sizeof r->rid, "%s", given);
-    } else if (nsl_request_id_generate(r->rid) != 0) {
-        snprintf(r->rid, sizeof r->rid, "p-%" PRIu64, r->first_seq);
+    } else if (nsl_request_id_generate(r->rid) != 0) { /* no randomness: still unique here */
+        snprintf(r->rid, sizeof r->rid, "p-%" PRIu64, atomic_fetch_add(&r->http->next_seq, 1));
     }
     nsl_log_set_request_id(r->rid);
     if (given && strcmp(given, r->rid) != 0) {
@@ -397,16 +397,15 @@ static enum MHD_Result begin_request(struct nsl_http *http, struct MHD_Connectio
         return MHD_NO;
     *state = r;
     r->method = method;
+    choose_request_id(r);
     if (r->kind == REQ_HEALTHZ) {
         r->first_seq = atomic_fetch_add(&http->next_seq, 1);
-        choose_request_id(r);
         return start_healthz(r);
     }
     if (!post)
         return respond(r, conn, MHD_HTTP_METHOD_NOT_ALLOWED, NULL, NULL, 0);
     /* Ids for every call the body may hold, so a batch's ids are consecutive. */
     r->first_seq = atomic_fetch_add(&http->next_seq, http->cfg.max_batch);
-    choose_request_id(r);
     if (!acceptable_content_type(
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE)))
         return respond(r, conn, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, NULL, NULL, 0);

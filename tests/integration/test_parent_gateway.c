@@ -599,8 +599,11 @@ static void test_gateway_paths_and_methods(void **state)
     assert_int_equal(http_do("GET", "/nowhere", NULL, NULL, 0, &r), 0);
     assert_int_equal(r.status, 404);
     free(r.body);
-    assert_int_equal(http_do("GET", "/v1/rpc", NULL, NULL, 0, &r), 0);
+    assert_int_equal(http_do("GET", "/v1/rpc", "X-Request-Id: get-1\r\n", NULL, 0, &r), 0);
     assert_int_equal(r.status, 405);
+    char rid[128];
+    response_request_id(&r, rid, sizeof rid); /* refused requests carry their id too */
+    assert_string_equal(rid, "get-1");
     free(r.body);
 }
 
