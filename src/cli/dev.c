@@ -32,7 +32,7 @@ static const struct nsl_option dev_up_options[] = {
     {"http", NSL_OPT_STRING, offsetof(struct dev_config, http), "127.0.0.1:8080", 0, 0,
      "HOST:PORT where nsl-parent serves the API"},
     {"log-level", NSL_OPT_STRING, offsetof(struct dev_config, log_level), NULL, 0, 0,
-     "debug|info|warn|error, passed to both daemons"},
+     "LEVEL or COMPONENT=LEVEL,... (docs/logging.md), passed to both daemons"},
     {"background", NSL_OPT_BOOL, offsetof(struct dev_config, background), "false", 0, 0,
      "return once the stack is up and leave it running (stop it with nsl dev down)"},
     {"egress-allow", NSL_OPT_STRING, offsetof(struct dev_config, egress_allow), NULL, 0, 0,
@@ -73,7 +73,8 @@ static bool http_address_ok(const char *hp)
 
 static int check_up_config(const struct dev_config *cfg)
 {
-    enum nsl_log_level level;
+    struct nsl_log_levels levels;
+    char why[512];
     if (!cfg->state || !cfg->state[0]) {
         fprintf(stderr, "nsl dev up: --state DIR is required\n");
         return 2;
@@ -82,8 +83,8 @@ static int check_up_config(const struct dev_config *cfg)
         fprintf(stderr, "nsl dev up: --http must be HOST:PORT, not \"%s\"\n", cfg->http);
         return 2;
     }
-    if (cfg->log_level && nsl_log_level_parse(cfg->log_level, &level) != 0) {
-        fprintf(stderr, "nsl dev up: --log-level must be debug, info, warn or error\n");
+    if (cfg->log_level && nsl_log_levels_parse(cfg->log_level, &levels, why, sizeof why) != 0) {
+        fprintf(stderr, "nsl dev up: --log-level: %s\n", why);
         return 2;
     }
     return 0;

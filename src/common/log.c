@@ -3,22 +3,30 @@
 #include "common/log.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-static const char *log_component = "nsl";
-static enum nsl_log_level log_min = NSL_LOG_INFO;
+static const char *log_program = "nsl";
+/* Read on every log call from any thread, written rarely (start, system.setLogLevel, SIGHUP). */
+static _Atomic int log_min[NSL_LOGC_COUNT] = {[0 ... NSL_LOGC_COUNT - 1] = NSL_LOG_INFO};
 static _Thread_local char log_rid[96];
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
+static const char *const component_names[] = {
+#define NSL_LOG_COMPONENT_NAME(id, name) name,
+    NSL_LOG_COMPONENTS(NSL_LOG_COMPONENT_NAME)
+#undef NSL_LOG_COMPONENT_NAME
+};
 
-void nsl_log_init(const char *component, enum nsl_log_level min_level)
+void nsl_log_init(const char *program, enum nsl_log_level min_level)
 {
-    log_component = component;
-    log_min = min_level;
+    log_program = program;
+    for (int c = 0; c < NSL_LOGC_COUNT; c++)
+        nsl_log_set_level((enum nsl_log_component)c, min_level);
 }
 
 int nsl_log_level_parse(const char *name, enum nsl_log_level *level)
@@ -32,6 +40,130 @@ int nsl_log_level_parse(const char *name, enum nsl_log_level *level)
     return -1;
 }
 
+const char *nsl_log_level_name(enum nsl_log_level level)
+{
+    return (unsigned)level < 4 ? level_names[level] : "off";
+}
+
+int nsl_log_component_parse(const char *name, enum nsl_log_component *component)
+{
+    for (int i = 0; i < NSL_LOGC_COUNT; i++) {
+        if (strcmp(name, component_names[i]) == 0) {
+            *component = (enum nsl_log_component)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+const char *nsl_log_component_name(enum nsl_log_component component)
+{
+    return (unsigned)component < NSL_LOGC_COUNT ? component_names[component] : "?";
+}
+
+void nsl_log_component_list(char *out, size_t len)
+{
+    size_t used = 0;
+    out[0] = 0;
+    for (int i = 0; i < NSL_LOGC_COUNT && used < len; i++)
+        used += (size_t)snprintf(out + used, len - used, "%s%s", i ? ", " : "", component_names[i]);
+}
+
+/* The component named by item[0, len), or -1 (with why filled). */
+static int parse_component(const char *item, size_t len, enum nsl_log_component *c, char *why,
+                           size_t why_len)
+{
+    char name[32], names[256];
+    if (len < sizeof name) {
+        memcpy(name, item, len);
+        name[len] = 0;
+        if (nsl_log_component_parse(name, c) == 0)
+            return 0;
+    }
+    nsl_log_component_list(names, sizeof names);
+    snprintf(why, why_len, "\"%s\": unknown component (one of %s)", item, names);
+    return -1;
+}
+
+/* One item of a spec: "LEVEL" or "COMPONENT=LEVEL" (the component is checked first).
+ * named[c] tells which components the spec has named so far. */
+static int parse_item(const char *item, struct nsl_log_levels *out, bool named[],
+                      enum nsl_log_level *bare, bool *have_bare, char *why, size_t why_len)
+{
+    const char *eq = strchr(item, '=');
+    enum nsl_log_component c = NSL_LOGC_MAIN;
+    enum nsl_log_level level;
+    if (eq && parse_component(item, (size_t)(eq - item), &c, why, why_len) != 0)
+        return -1;
+    if (nsl_log_level_parse(eq ? eq + 1 : item, &level) != 0) {
+        snprintf(why, why_len, "\"%s\": level must be debug, info, warn or error", item);
+        return -1;
+    }
+    if (!eq) {
+        if (*have_bare) {
+            snprintf(why, why_len, "\"%s\": only one level without a component", item);
+            return -1;
+        }
+        *have_bare = true;
+        *bare = level;
+        return 0;
+    }
+    if (named[c]) {
+        snprintf(why, why_len, "\"%s\": component named twice", item);
+        return -1;
+    }
+    named[c] = true;
+    out->level[c] = level;
+    return 0;
+}
+
+int nsl_log_levels_parse(const char *spec, struct nsl_log_levels *out, char *why, size_t why_len)
+{
+    struct nsl_log_levels got; /* out changes only when the whole spec is good */
+    bool named[NSL_LOGC_COUNT] = {false};
+    bool have_bare = false;
+    enum nsl_log_level bare = NSL_LOG_INFO;
+    char item[128];
+    const char *p = spec;
+    for (;;) {
+        size_t n = strcspn(p, ",");
+        if (n == 0 || n >= sizeof item) {
+            snprintf(why, why_len, "%s item in \"%.64s\"", n ? "overlong" : "empty", spec);
+            return -1;
+        }
+        memcpy(item, p, n);
+        item[n] = 0;
+        if (parse_item(item, &got, named, &bare, &have_bare, why, why_len) != 0)
+            return -1;
+        if (p[n] == 0)
+            break;
+        p += n + 1;
+    }
+    for (int c = 0; c < NSL_LOGC_COUNT; c++)
+        if (!named[c])
+            got.level[c] = bare;
+    *out = got;
+    return 0;
+}
+
+void nsl_log_levels_apply(const struct nsl_log_levels *levels)
+{
+    for (int c = 0; c < NSL_LOGC_COUNT; c++)
+        nsl_log_set_level((enum nsl_log_component)c, levels->level[c]);
+}
+
+void nsl_log_levels_current(struct nsl_log_levels *out)
+{
+    for (int c = 0; c < NSL_LOGC_COUNT; c++)
+        out->level[c] = (enum nsl_log_level)atomic_load_explicit(&log_min[c], memory_order_relaxed);
+}
+
+void nsl_log_set_level(enum nsl_log_component component, enum nsl_log_level level)
+{
+    if ((unsigned)component < NSL_LOGC_COUNT)
+        atomic_store_explicit(&log_min[component], (int)level, memory_order_relaxed);
+}
+
 void nsl_log_set_request_id(const char *rid)
 {
     if (!rid) {
@@ -41,9 +173,15 @@ void nsl_log_set_request_id(const char *rid)
     snprintf(log_rid, sizeof log_rid, "%s", rid);
 }
 
-int nsl_log_enabled(enum nsl_log_level level)
+const char *nsl_log_request_id(void)
 {
-    return level >= log_min;
+    return log_rid;
+}
+
+int nsl_log_enabled_for(enum nsl_log_component component, enum nsl_log_level level)
+{
+    return (unsigned)component < NSL_LOGC_COUNT &&
+           (int)level >= atomic_load_explicit(&log_min[component], memory_order_relaxed);
 }
 
 struct line {
@@ -123,7 +261,8 @@ static void put_field(struct line *l, const char *key, const char *value)
     }
 }
 
-static void begin(struct line *l, enum nsl_log_level level, const char *event)
+static void begin(struct line *l, enum nsl_log_component component, enum nsl_log_level level,
+                  const char *event)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -137,7 +276,8 @@ static void begin(struct line *l, enum nsl_log_level level, const char *event)
     put_raw(l, "{\"ts\":", 6);
     put_escaped(l, when);
     put_field(l, "level", level_names[level]);
-    put_field(l, "component", log_component);
+    put_field(l, "proc", log_program);
+    put_field(l, "component", component_names[component]);
     put_field(l, "event", event);
     if (log_rid[0])
         put_field(l, "rid", log_rid);
@@ -156,12 +296,12 @@ static void finish(struct line *l)
     }
 }
 
-void nsl_log(enum nsl_log_level level, const char *event, ...)
+void nsl_log_at(enum nsl_log_component component, enum nsl_log_level level, const char *event, ...)
 {
-    if (level < log_min)
+    if (!nsl_log_enabled_for(component, level))
         return;
     struct line l;
-    begin(&l, level, event);
+    begin(&l, component, level, event);
     va_list ap;
     va_start(ap, event);
     const char *key;
@@ -171,9 +311,10 @@ void nsl_log(enum nsl_log_level level, const char *event, ...)
     finish(&l);
 }
 
-void nsl_logf(enum nsl_log_level level, const char *event, const char *fmt, ...)
+void nsl_logf_at(enum nsl_log_component component, enum nsl_log_level level, const char *event,
+                 const char *fmt, ...)
 {
-    if (level < log_min)
+    if (!nsl_log_enabled_for(component, level))
         return;
     char msg[2048];
     va_list ap;
@@ -181,7 +322,7 @@ void nsl_logf(enum nsl_log_level level, const char *event, const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     struct line l;
-    begin(&l, level, event);
+    begin(&l, component, level, event);
     put_field(&l, "msg", msg);
     finish(&l);
 }

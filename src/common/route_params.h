@@ -8,6 +8,13 @@
 static const struct nsl_field_spec params_system_health[] = {NSL_FIELDS_END};
 static const struct nsl_field_spec params_system_info[] = {NSL_FIELDS_END};
 static const struct nsl_field_spec params_system_metrics[] = {NSL_FIELDS_END};
+static const struct nsl_field_spec params_system_setLogLevel[] = {
+    {"component", NSL_FIELD_STRING, false, 16, 0, 0,
+     "main, server, router, auth, service, store, hostchan, sandbox, http, pool, egress "
+     "(default: all)"},
+    {"level", NSL_FIELD_STRING, true, 8, 0, 0, "debug, info, warn or error"},
+    NSL_FIELDS_END,
+};
 
 static const struct nsl_field_spec params_attestation_getDocument[] = {
     {"nonce", NSL_FIELD_HEX, true, 512, 0, 0, "the caller's fresh nonce, echoed in the document"},

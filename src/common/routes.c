@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "common/request_id.h"
+
 #include "common/route_params.h"
 
 const struct nsl_route nsl_routes[] = {
@@ -20,6 +22,8 @@ const struct nsl_field_spec nsl_request_schema[] = {
     {"operation", NSL_FIELD_STRING, true, NSL_MAX_OPERATION_LEN, 0, 0, "operation name"},
     {"params", NSL_FIELD_OBJECT, false, 0, 0, 0, "the operation's parameters"},
     {"auth", NSL_FIELD_OBJECT, false, 16, 0, 0, "credentials (ARCHITECTURE §5)"},
+    {"traceId", NSL_FIELD_STRING, false, NSL_TRACE_ID_MAX, 0, 0,
+     "request id for the logs, 1-80 of [A-Za-z0-9._-] (common/request_id.h)"},
     NSL_FIELDS_END,
 };
 

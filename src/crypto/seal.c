@@ -1,5 +1,6 @@
 /* AES-256-GCM blob sealing with per-namespace HKDF keys (see seal.h). Derived keys are cached
  * on the secure heap; the cache is small because namespaces are few (one per service). */
+#define NSL_LOG_COMPONENT NSL_LOGC_STORE
 #include "crypto/seal.h"
 
 #include <openssl/core_names.h>

@@ -1,4 +1,5 @@
 /* Authentication, authorization and rate limiting (see auth.h). */
+#define NSL_LOG_COMPONENT NSL_LOGC_AUTH
 #include "enclave/auth.h"
 
 #include <stdio.h>

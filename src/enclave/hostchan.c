@@ -1,5 +1,6 @@
 /* Host-channel client (see hostchan.h). A reader thread owns the connection: it connects with
  * backoff, reads replies and hands each to the waiting caller by id. A keeper thread pings. */
+#define NSL_LOG_COMPONENT NSL_LOGC_HOSTCHAN
 #include "enclave/hostchan.h"
 
 #include <errno.h>
@@ -228,8 +229,12 @@ static nsl_err send_request(struct nsl_hostchan *hc, int fd, uint64_t id, const 
 {
     char idtext[32];
     snprintf(idtext, sizeof idtext, "h-%" PRIu64, id);
-    json_t *req = json_pack("{s:s, s:s, s:s, s:O}", "id", idtext, "serviceType", service,
-                            "operation", operation, "params", params);
+    /* The calling thread's request id (set by the router around a request) follows the call,
+     * so the parent's log lines for it carry the same rid. */
+    const char *trace = nsl_log_request_id();
+    json_t *req =
+        json_pack("{s:s, s:s, s:s, s:O, s:s*}", "id", idtext, "serviceType", service, "operation",
+                  operation, "params", params, "traceId", trace[0] ? trace : NULL);
     size_t len;
     char *text = req ? nsl_json_dump(req, &len) : NULL;
     json_decref(req);

@@ -63,7 +63,8 @@ static const struct nsl_option options[] = {
         "the parent's host-channel listener (storage, egress)"),
     OPT("mode", NSL_OPT_STRING, mode, "nitro", 0, 0,
         "nitro (real NSM device) or sim (dev and tests: simulated attestation, not secure)"),
-    OPT("log-level", NSL_OPT_STRING, log_level, "info", 0, 0, "debug, info, warn or error"),
+    OPT("log-level", NSL_OPT_STRING, log_level, "info", 0, 0,
+        "LEVEL, or COMPONENT=LEVEL,... (docs/logging.md); levels debug, info, warn, error"),
     OPT("key-provider", NSL_OPT_STRING, key_provider, "kms", 0, 0,
         "where the master key comes from: kms (AWS KMS with attestation) or sim (dev: the parent "
         "keeps the wrapping key, NOT SECURE)"),
@@ -138,7 +139,7 @@ static void harden_process(void)
     }
 }
 
-static int check_config(const struct enclave_config *cfg, enum nsl_log_level *level,
+static int check_config(const struct enclave_config *cfg, struct nsl_log_levels *levels,
                         const char **mode, enum nsl_key_provider *provider)
 {
     if (strcmp(cfg->key_provider, "sim") == 0) {
@@ -149,8 +150,9 @@ static int check_config(const struct enclave_config *cfg, enum nsl_log_level *le
         fprintf(stderr, "nsl-enclave: --key-provider must be kms or sim\n");
         return -1;
     }
-    if (nsl_log_level_parse(cfg->log_level, level) != 0) {
-        fprintf(stderr, "nsl-enclave: --log-level must be debug, info, warn or error\n");
+    char why[512];
+    if (nsl_log_levels_parse(cfg->log_level, levels, why, sizeof why) != 0) {
+        fprintf(stderr, "nsl-enclave: --log-level: %s\n", why);
         return -1;
     }
     if (strcmp(cfg->require_sealed, "auto") != 0 && strcmp(cfg->require_sealed, "true") != 0 &&
@@ -245,14 +247,15 @@ int main(int argc, char **argv)
         nsl_options_free(&spec, &cfg);
         return parsed == NSL_OPTIONS_EXIT_SUCCESS ? 0 : 2;
     }
-    enum nsl_log_level level;
+    struct nsl_log_levels levels;
     static struct nsl_enclave_ctx ctx;
     enum nsl_key_provider provider;
-    if (check_config(&cfg, &level, &ctx.mode, &provider) != 0) {
+    if (check_config(&cfg, &levels, &ctx.mode, &provider) != 0) {
         nsl_options_free(&spec, &cfg);
         return 2;
     }
-    nsl_log_init("nsl-enclave", level);
+    nsl_log_init("nsl-enclave", NSL_LOG_INFO);
+    nsl_log_levels_apply(&levels);
     harden_process();
     if (strcmp(cfg.mode, "sim") == 0)
         nsl_log(NSL_LOG_WARN, "simulated_mode", "msg",

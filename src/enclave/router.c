@@ -1,12 +1,15 @@
 /* Request validation and dispatch through the operations table (see router.h). */
+#define NSL_LOG_COMPONENT NSL_LOGC_ROUTER
 #include "enclave/router.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/frame.h"
 #include "common/log.h"
+#include "common/request_id.h"
 #include "enclave/auth.h"
 #include "enclave/probe.h"
 #include "enclave/sealing.h"
@@ -37,6 +40,11 @@ nsl_err nsl_router_prepare(const char *payload, size_t len, struct nsl_request *
         req->id = json_string_value(id);
     if (rc != NSL_OK)
         return rc;
+    req->trace_id = nsl_json_str(req->root, "traceId");
+    if (req->trace_id && !nsl_request_id_valid(req->trace_id, NSL_TRACE_ID_MAX))
+        return nsl_fail(err, NSL_ERR_INVALID_REQUEST,
+                        "request.traceId must be 1-%d characters of A-Z a-z 0-9 . _ -",
+                        NSL_TRACE_ID_MAX);
     const char *service = nsl_json_str(req->root, "serviceType");
     const char *operation = nsl_json_str(req->root, "operation");
     rc = nsl_route_find(service, operation, &req->route_index);
@@ -158,6 +166,38 @@ static nsl_err seal_result(struct nsl_call *call, const struct unsealed *u)
     return NSL_OK;
 }
 
+/* The request's id in the logs and on the host channel: its traceId, or else its wire id when
+ * that is a valid trace id (clients that talk to the enclave directly still get one). */
+static const char *trace_id(const struct nsl_request *req)
+{
+    if (req->trace_id)
+        return req->trace_id;
+    return req->id && nsl_request_id_valid(req->id, NSL_TRACE_ID_MAX) ? req->id : NULL;
+}
+
+static double elapsed_ms(const struct timespec *since)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - since->tv_sec) * 1e3 +
+           (double)(now.tv_nsec - since->tv_nsec) / 1e6;
+}
+
+/* One line per request (never its params or result): at info for changes and failures, at debug
+ * for successful reads, which are neither audited nor worth a write per call on the hot path
+ * (signing, health polls). */
+static void log_done(const struct nsl_call *call, nsl_err rc, const struct timespec *start)
+{
+    enum nsl_log_level level =
+        rc == NSL_OK && !(call->route->flags & NSL_ROUTE_MUTATES) ? NSL_LOG_DEBUG : NSL_LOG_INFO;
+    if (!nsl_log_enabled(level))
+        return;
+    char ms[32];
+    snprintf(ms, sizeof ms, "%.3f", elapsed_ms(start));
+    nsl_log(level, "request_done", "service", call->route->service, "operation",
+            call->route->operation, "code", nsl_err_name(rc), "ms", ms, "id", call->id, NULL);
+}
+
 static void append_answer(struct nsl_call *call, nsl_err rc, struct nsl_buf *out)
 {
     __atomic_fetch_add(&call->ctx->route_calls[call->route_index], 1, __ATOMIC_RELAXED);
@@ -184,6 +224,8 @@ static void append_answer(struct nsl_call *call, nsl_err rc, struct nsl_buf *out
  * is appended or counted and false is returned; what the attempt charged is kept in req. */
 static bool run(struct nsl_enclave_ctx *ctx, struct nsl_request *req, struct nsl_buf *out)
 {
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
     struct nsl_call call = {.id = req->id,
                             .route_index = req->route_index,
                             .route = &nsl_routes[req->route_index],
@@ -192,7 +234,7 @@ static bool run(struct nsl_enclave_ctx *ctx, struct nsl_request *req, struct nsl
                             .ctx = ctx,
                             .rate_charged = req->rate_charged};
     struct unsealed u = {0};
-    nsl_log_set_request_id(req->id);
+    nsl_log_set_request_id(trace_id(req));
     nsl_err rc = unseal(&call, req, &u);
     if (rc == NSL_OK)
         rc = nsl_auth_authenticate(&call, json_object_get(req->root, "auth"));
@@ -215,6 +257,8 @@ static bool run(struct nsl_enclave_ctx *ctx, struct nsl_request *req, struct nsl
     json_decref(call.result);
     json_decref(u.params);
     nsl_caller_clear(&call.caller);
+    if (answered)
+        log_done(&call, rc, &start);
     nsl_log_set_request_id(NULL);
     return answered;
 }

@@ -12,8 +12,9 @@
 #include "services/service.h"
 
 struct nsl_request {
-    json_t *root;   /* the parsed request; owns id and params */
-    const char *id; /* NULL until the envelope passed validation */
+    json_t *root;         /* the parsed request; owns id and params */
+    const char *id;       /* NULL until the envelope passed validation */
+    const char *trace_id; /* the optional traceId, validated */
     size_t route_index;
     const json_t *params; /* as sent; when sealed, opened by nsl_router_run */
     bool sealed;

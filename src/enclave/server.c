@@ -2,6 +2,7 @@
  * thread; workers see a job (request in, framed response out) and hand it back through a queue
  * and an eventfd. A connection closed while it has jobs in flight lingers, fd closed, until the
  * last job comes back. */
+#define NSL_LOG_COMPONENT NSL_LOGC_SERVER
 #include "enclave/server.h"
 
 #include <errno.h>

@@ -1,4 +1,5 @@
 /* Sealed-storage bring-up (see storage.h). */
+#define NSL_LOG_COMPONENT NSL_LOGC_STORE
 #include "enclave/storage.h"
 
 #include <errno.h>

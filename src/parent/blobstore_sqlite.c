@@ -2,6 +2,7 @@
  * blobs(ns, key, version, value) with value NULL for a tombstone. Reads run on a small pool of
  * read-only connections; in WAL mode they never wait for the writer, and each statement starts a
  * fresh read transaction, so a read made after a write was acknowledged sees it. */
+#define NSL_LOG_COMPONENT NSL_LOGC_STORE
 #include "parent/blobstore_sqlite.h"
 
 #include <errno.h>

@@ -4,6 +4,7 @@
  * only that job (a batch is one job: all or none), COMMITs once, and only then finishes the jobs.
  * With synchronous=FULL in WAL mode that COMMIT is one fsync for the whole group; when it fails,
  * every job of the group gets an error, never an acknowledgement. */
+#define NSL_LOG_COMPONENT NSL_LOGC_STORE
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>

@@ -2,6 +2,7 @@
  * ones; a tunnel's thread never closes its sockets (the reaper does, after joining), so stop can
  * shut them down from outside without racing a reused descriptor. Every poll also watches the
  * wake pipe, which stays readable once stop has written to it, so each thread notices at once. */
+#define NSL_LOG_COMPONENT NSL_LOGC_EGRESS
 #include "parent/egress.h"
 
 #include <errno.h>

@@ -1,6 +1,7 @@
 /* Enclave connection pool (see enclave_pool.h). Lock order: a connection's lock, then nothing:
  * done() callbacks run under it and must not call back into the pool. Only a connection's reader
  * closes its fd, so an fd is never reused while another thread may still use it. */
+#define NSL_LOG_COMPONENT NSL_LOGC_POOL
 #include "parent/enclave_pool.h"
 
 #include <errno.h>

@@ -1,13 +1,17 @@
 /* Host operations table and request handling for the host channel (see host_ops.h). Envelope
  * validation is the enclave's own (common/routes.h nsl_request_schema), so both ends agree. */
+#define NSL_LOG_COMPONENT NSL_LOGC_HOSTCHAN
 #include "parent/host_ops.h"
 
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "common/json.h"
+#include "common/log.h"
+#include "common/request_id.h"
 #include "common/routes.h"
 #include "parent/host_keys.h"
 #include "parent/host_kv.h"
@@ -18,6 +22,9 @@ struct nsl_host_call {
     struct nsl_host_sink *sink;
     json_t *id; /* the request's id (a string) or NULL */
     bool deferred;
+    const struct nsl_host_op *op;     /* for the log line; NULL when the envelope was bad */
+    char trace[NSL_TRACE_ID_MAX + 1]; /* the enclave request's id, "" when none */
+    struct timespec start;
     atomic_int refs;
 };
 
@@ -82,8 +89,28 @@ static char *dump_response(const json_t *id, json_t *result, const struct nsl_er
     return text;
 }
 
+/* One debug line per call with the enclave request's id as rid (pings are left out: they are
+ * the channel's heartbeat, not work). */
+static void log_call(const struct nsl_host_call *call, const struct nsl_error *err, bool ok)
+{
+    const struct nsl_host_op *op = call->op;
+    if (!nsl_log_enabled(NSL_LOG_DEBUG) || (op && strcmp(op->service, "host") == 0))
+        return;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    char ms[32];
+    snprintf(ms, sizeof ms, "%.3f",
+             (double)(now.tv_sec - call->start.tv_sec) * 1e3 +
+                 (double)(now.tv_nsec - call->start.tv_nsec) / 1e6);
+    nsl_log_set_request_id(call->trace[0] ? call->trace : NULL);
+    nsl_log(NSL_LOG_DEBUG, "host_call", "service", op ? op->service : "?", "operation",
+            op ? op->operation : "?", "code", ok ? "OK" : nsl_err_name(err->code), "ms", ms, NULL);
+    nsl_log_set_request_id(NULL);
+}
+
 static void answer(struct nsl_host_call *call, json_t *result, const struct nsl_error *err)
 {
+    log_call(call, err, result != NULL);
     size_t len;
     char *text = dump_response(call->id, result, err, &len);
     call->sink->send(call->sink, text, len);
@@ -114,13 +141,22 @@ static void dispatch(struct nsl_host_context *ctx, json_t *req, struct nsl_host_
     nsl_err code =
         nsl_json_check(req, nsl_request_schema, NSL_ERR_INVALID_REQUEST, "request", &err);
     const char *service = nsl_json_str(req, "serviceType"),
-               *operation = nsl_json_str(req, "operation");
+               *operation = nsl_json_str(req, "operation"), *trace = nsl_json_str(req, "traceId");
+    if (code == NSL_OK && trace && !nsl_request_id_valid(trace, NSL_TRACE_ID_MAX))
+        code = nsl_fail(&err, NSL_ERR_INVALID_REQUEST,
+                        "request.traceId must be 1-%d characters of A-Z a-z 0-9 . _ -",
+                        NSL_TRACE_ID_MAX);
+    if (code == NSL_OK && trace)
+        snprintf(call->trace, sizeof call->trace, "%s", trace);
     if (code == NSL_OK && (code = nsl_host_op_find(service, operation, &op)) != NSL_OK)
         nsl_fail(&err, code, "no host operation %s.%s", service, operation);
+    call->op = op;
     if (code == NSL_OK) {
         json_t *params = json_object_get(req, "params");
         json_t *empty = params ? NULL : json_object();
+        nsl_log_set_request_id(call->trace[0] ? call->trace : NULL); /* for the store's lines */
         code = op->handler(ctx, params ? params : empty, call, &result, &err);
+        nsl_log_set_request_id(NULL);
         json_decref(empty);
         if (call->deferred)
             return;
@@ -142,6 +178,7 @@ bool nsl_host_handle(struct nsl_host_context *ctx, const char *payload, size_t l
     }
     call->sink = sink;
     atomic_init(&call->refs, 1);
+    clock_gettime(CLOCK_MONOTONIC, &call->start);
     json_t *req = nsl_json_parse_object(payload, len, NSL_ERR_BAD_FRAME, &err);
     bool fatal = !req;
     if (fatal) {

@@ -1,4 +1,5 @@
 /* A host-channel connection: reader thread, outbox and sender thread (see hostchan_conn.h). */
+#define NSL_LOG_COMPONENT NSL_LOGC_HOSTCHAN
 #include "parent/hostchan_conn.h"
 
 #include <errno.h>

@@ -1,6 +1,7 @@
 /* Host-channel server (see hostchan_server.h): the listener and its accept thread, which owns the
  * list of connections (hostchan_conn.h); finished ones are freed there, so threads never outlive
  * the server and LSan sees nothing left. */
+#define NSL_LOG_COMPONENT NSL_LOGC_HOSTCHAN
 #include "parent/hostchan_server.h"
 
 #include <errno.h>

@@ -1,5 +1,6 @@
 /* HTTP front end (see http.h). Each request's state lives in MHD's per-request pointer and is
  * freed in the request-completed callback, whatever path the request took. */
+#define NSL_LOG_COMPONENT NSL_LOGC_HTTP
 #include "parent/http.h"
 
 #include <errno.h>
@@ -16,6 +17,7 @@
 
 #include "common/buf.h"
 #include "common/log.h"
+#include "common/request_id.h"
 #include "common/url.h"
 #include "parent/jsonrpc.h"
 #include "parent/web.h"
@@ -48,7 +50,8 @@ struct request {
     enum request_state state;
     int64_t start_ns;
     uint64_t first_seq;
-    char rid[32];
+    const char *method;               /* MHD's, valid until the request completes */
+    char rid[NSL_REQUEST_ID_MAX + 1]; /* X-Request-Id: the client's, or generated */
     struct nsl_buf body;
     bool too_big;
     struct nsl_rpc_batch rpc;
@@ -74,6 +77,21 @@ static void request_free(struct request *r)
     free(r);
 }
 
+/* The access-log line: info for the API, debug for health probes (load balancers poll them). */
+static void log_request(const struct request *r, unsigned status)
+{
+    enum nsl_log_level level = r->kind == REQ_RPC ? NSL_LOG_INFO : NSL_LOG_DEBUG;
+    if (!nsl_log_enabled(level))
+        return;
+    char code[16], ms[32], calls[24];
+    snprintf(code, sizeof code, "%u", status);
+    snprintf(ms, sizeof ms, "%.3f", (double)(nsl_pool_now_ns() - r->start_ns) / 1e6);
+    snprintf(calls, sizeof calls, "%zu", r->rpc.count);
+    nsl_log(level, "http_request", "method", r->method, "path",
+            r->kind == REQ_RPC ? "/v1/rpc" : "/healthz", "status", code, "ms", ms, "calls", calls,
+            NULL);
+}
+
 static enum MHD_Result respond(struct request *r, struct MHD_Connection *conn, unsigned status,
                                const char *type, char *text, size_t len)
 {
@@ -85,8 +103,10 @@ static enum MHD_Result respond(struct request *r, struct MHD_Connection *conn, u
     }
     if (type)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-    if (r)
+    if (r) {
         MHD_add_response_header(resp, "X-Request-Id", r->rid);
+        log_request(r, status);
+    }
     if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r ? "POST" : "GET");
     enum MHD_Result ret = MHD_queue_response(conn, status, resp);
@@ -138,6 +158,16 @@ static void begin_wait(struct request *r)
     nsl_pool_submit(r->http->pool, &r->batch);
 }
 
+/* The traceId of call i: the request id, or for a batch "<request id>.<i>" (i from 0, the
+ * call's index in the batch array). */
+static void call_trace_id(const struct request *r, size_t i, char *out, size_t len)
+{
+    if (r->rpc.is_batch)
+        snprintf(out, len, "%s.%zu", r->rid, i);
+    else
+        snprintf(out, len, "%s", r->rid);
+}
+
 /* Builds the enclave frames of the calls that go to the enclave. Returns 0 or -1. */
 static int prepare_calls(struct request *r)
 {
@@ -152,10 +182,11 @@ static int prepare_calls(struct request *r)
         r->pool_index[i] = SIZE_MAX;
         if (call->failed)
             continue;
-        char id[32];
+        char id[32], trace[NSL_REQUEST_ID_MAX + 24];
         snprintf(id, sizeof id, "p-%" PRIu64, r->first_seq + i);
+        call_trace_id(r, i, trace, sizeof trace);
         struct nsl_pool_call *pc = &r->calls[n];
-        r->payloads[n] = nsl_jsonrpc_enclave_request(call, id, r->auth, &pc->len);
+        r->payloads[n] = nsl_jsonrpc_enclave_request(call, id, trace, r->auth, &pc->len);
         if (!r->payloads[n])
             return -1;
         pc->payload = r->payloads[n];
@@ -202,6 +233,12 @@ static json_t *call_response(struct request *r, size_t i)
     nsl_metrics_observe_call(r->http->metrics, call->route, (double)(finished - r->start_ns) / 1e9);
     if (code != NSL_OK)
         nsl_metrics_count_error(r->http->metrics, call->route, code);
+    if (nsl_log_enabled(NSL_LOG_DEBUG)) {
+        char trace[NSL_REQUEST_ID_MAX + 24]; /* ".<index>" fits: max-batch <= 1000 */
+        call_trace_id(r, i, trace, sizeof trace);
+        nsl_log(NSL_LOG_DEBUG, "rpc_call", "traceId", trace, "method",
+                call->method ? call->method : "", "code", nsl_err_name(code), NULL);
+    }
     return resp;
 }
 
@@ -262,8 +299,8 @@ static enum MHD_Result start_healthz(struct request *r)
     int n =
         snprintf(payload, sizeof payload,
                  "{\"id\":\"p-%" PRIu64 "\",\"serviceType\":\"system\",\"operation\":\"health\","
-                 "\"params\":{}}",
-                 r->first_seq);
+                 "\"params\":{},\"traceId\":\"%s\"}",
+                 r->first_seq, r->rid); /* rid: [A-Za-z0-9._-] only, nothing to escape */
     r->calls = calloc(1, sizeof *r->calls);
     r->payloads = calloc(1, sizeof *r->payloads);
     if (!r->calls || !r->payloads || !(r->payloads[0] = strdup(payload)))
@@ -322,6 +359,26 @@ static struct request *request_new(struct nsl_http *http, struct MHD_Connection 
     return r;
 }
 
+/* The client's X-Request-Id when it is 1-64 of [A-Za-z0-9._-]; otherwise a random one (and a
+ * line saying the client's was refused, without quoting it). */
+static void choose_request_id(struct request *r)
+{
+    const char *given = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Request-Id");
+    if (given && nsl_request_id_valid(given, NSL_REQUEST_ID_MAX)) {
+        snprintf(r->rid, sizeof r->rid, "%s", given);
+    } else if (nsl_request_id_generate(r->rid) != 0) { /* no randomness: still unique here */
+        snprintf(r->rid, sizeof r->rid, "p-%" PRIu64, atomic_fetch_add(&r->http->next_seq, 1));
+    }
+    nsl_log_set_request_id(r->rid);
+    if (given && strcmp(given, r->rid) != 0) {
+        char length[24];
+        snprintf(length, sizeof length, "%zu", strlen(given));
+        nsl_log(NSL_LOG_WARN, "request_id_refused", "reason",
+                "X-Request-Id must be 1-64 characters of A-Z a-z 0-9 . _ -", "length", length,
+                NULL);
+    }
+}
+
 /* The first call for a request (headers only): routes it. */
 static enum MHD_Result begin_request(struct nsl_http *http, struct MHD_Connection *conn,
                                      const char *url, const char *method, void **state)
@@ -342,16 +399,16 @@ static enum MHD_Result begin_request(struct nsl_http *http, struct MHD_Connectio
     if (!r)
         return MHD_NO;
     *state = r;
+    r->method = method;
+    choose_request_id(r);
     if (r->kind == REQ_HEALTHZ) {
         r->first_seq = atomic_fetch_add(&http->next_seq, 1);
-        snprintf(r->rid, sizeof r->rid, "p-%" PRIu64, r->first_seq);
         return start_healthz(r);
     }
     if (!post)
         return respond(r, conn, MHD_HTTP_METHOD_NOT_ALLOWED, NULL, NULL, 0);
     /* Ids for every call the body may hold, so a batch's ids are consecutive. */
     r->first_seq = atomic_fetch_add(&http->next_seq, http->cfg.max_batch);
-    snprintf(r->rid, sizeof r->rid, "p-%" PRIu64, r->first_seq);
     if (!acceptable_content_type(
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE)))
         return respond(r, conn, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, NULL, NULL, 0);
@@ -384,8 +441,11 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     (void)version;
     struct nsl_http *http = cls;
     struct request *r = *state;
-    if (!r)
-        return begin_request(http, conn, url, method, state);
+    if (!r) {
+        enum MHD_Result first = begin_request(http, conn, url, method, state);
+        nsl_log_set_request_id(NULL);
+        return first;
+    }
     nsl_log_set_request_id(r->rid);
     enum MHD_Result ret = MHD_YES;
     if (*upload_data_size) {

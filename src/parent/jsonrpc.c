@@ -204,7 +204,7 @@ nsl_err nsl_jsonrpc_parse_auth(const char *header, json_t **auth, struct nsl_err
 }
 
 char *nsl_jsonrpc_enclave_request(const struct nsl_rpc_call *call, const char *id,
-                                  const json_t *auth, size_t *len)
+                                  const char *trace_id, const json_t *auth, size_t *len)
 {
     json_t *req = json_object();
     char *text = NULL;
@@ -219,6 +219,8 @@ char *nsl_jsonrpc_enclave_request(const struct nsl_rpc_call *call, const char *i
         json_object_set_new(req, "params", params) != 0)
         goto cleanup;
     if (auth && json_object_set(req, "auth", (json_t *)auth) != 0)
+        goto cleanup;
+    if (trace_id && json_object_set_new(req, "traceId", json_string(trace_id)) != 0)
         goto cleanup;
     text = json_dumps(req, JSON_COMPACT);
     if (text)

@@ -54,9 +54,10 @@ bool nsl_jsonrpc_call_answered(const struct nsl_rpc_call *call);
  * Returns NSL_OK or NSL_ERR_UNAUTHENTICATED with a message in err (the value is never quoted). */
 nsl_err nsl_jsonrpc_parse_auth(const char *header, json_t **auth, struct nsl_error *err);
 
-/* The enclave request frame payload for call (malloc'd JSON text, *len bytes), or NULL. */
+/* The enclave request frame payload for call (malloc'd JSON text, *len bytes), or NULL.
+ * trace_id, when not NULL, becomes the request's "traceId" (a valid common/request_id.h id). */
 char *nsl_jsonrpc_enclave_request(const struct nsl_rpc_call *call, const char *id,
-                                  const json_t *auth, size_t *len);
+                                  const char *trace_id, const json_t *auth, size_t *len);
 
 /* Response objects (new references, NULL on allocation failure). id may be NULL (-> null). */
 json_t *nsl_jsonrpc_error_response(const json_t *id, int rpc_code, nsl_err code,

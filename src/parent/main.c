@@ -1,6 +1,6 @@
 /* nsl-parent: the parent instance's daemon (ARCHITECTURE §1, §9). Parses options, wires the
- * enclave pool, the HTTP API and the host-channel listener together, and stops them cleanly on
- * SIGTERM / SIGINT. */
+ * enclave pool, the HTTP API and the host-channel listener together, stops them cleanly on
+ * SIGTERM / SIGINT, and re-reads its log levels on SIGHUP. */
 #include <errno.h>
 #include <signal.h>
 #include <stddef.h>
@@ -59,7 +59,8 @@ static const struct nsl_option parent_options[] = {
         "a tunnel with no traffic for this long is closed"),
     OPT("key-provider", NSL_OPT_STRING, key_provider, "kms", 0, 0,
         "sim (dev: wrapping key kept on the parent, NOT SECURE) or kms"),
-    OPT("log-level", NSL_OPT_STRING, log_level, "info", 0, 0, "debug, info, warn or error"),
+    OPT("log-level", NSL_OPT_STRING, log_level, "info", 0, 0,
+        "LEVEL, or COMPONENT=LEVEL,... (docs/logging.md); re-read on SIGHUP"),
     NSL_OPTIONS_END,
 };
 
@@ -90,12 +91,13 @@ static int make_state_dir(const char *dir)
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : -1;
 }
 
-/* Blocks SIGTERM/SIGINT in every thread (threads inherit the mask) and waits for one here. */
+/* Blocks SIGTERM/SIGINT/SIGHUP in every thread (threads inherit the mask); serve waits for them. */
 static void block_signals(sigset_t *set)
 {
     sigemptyset(set);
     sigaddset(set, SIGTERM);
     sigaddset(set, SIGINT);
+    sigaddset(set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, set, NULL);
     signal(SIGPIPE, SIG_IGN);
 }
@@ -116,7 +118,40 @@ static struct nsl_blobstore *open_host_context(const struct nsl_parent_config *c
     return ctx->store;
 }
 
-static int serve(const struct nsl_parent_config *cfg, const sigset_t *signals)
+/* SIGHUP: the settings are read again as at start (flags over the --config file over defaults)
+ * and their log-level takes effect; nothing else changes. Who may signal the process may change
+ * its levels: no endpoint is opened for it. */
+static void reload_log_levels(int argc, char **argv)
+{
+    struct nsl_parent_config fresh = {0};
+    struct nsl_log_levels levels;
+    char why[512] = "the settings no longer parse (the reason is on stderr)";
+    if (nsl_options_parse(&parent_spec, &fresh, argc, argv, NULL) == NSL_OPTIONS_OK &&
+        nsl_log_levels_parse(fresh.log_level, &levels, why, sizeof why) == 0) {
+        nsl_log_levels_apply(&levels);
+        nsl_log(NSL_LOG_WARN, "log_level_changed", "log_level", fresh.log_level, "by", "SIGHUP",
+                NULL);
+    } else {
+        nsl_log(NSL_LOG_ERROR, "log_level_unchanged", "reason", why, NULL);
+    }
+    nsl_options_free(&parent_spec, &fresh);
+}
+
+/* Waits for SIGTERM or SIGINT, reloading the log levels on each SIGHUP meanwhile. */
+static int wait_for_stop(const sigset_t *signals, int argc, char **argv)
+{
+    int sig = 0;
+    for (;;) {
+        if (sigwait(signals, &sig) != 0)
+            continue;
+        if (sig != SIGHUP)
+            return sig;
+        reload_log_levels(argc, argv);
+    }
+}
+
+static int serve(const struct nsl_parent_config *cfg, const sigset_t *signals, int argc,
+                 char **argv)
 {
     int rc = 1;
     struct nsl_host_context host_ctx;
@@ -156,9 +191,7 @@ static int serve(const struct nsl_parent_config *cfg, const sigset_t *signals)
     snprintf(port, sizeof port, "%u", nsl_http_port(http));
     nsl_log(NSL_LOG_INFO, "started", "http", cfg->http, "port", port, "enclave", cfg->enclave,
             "host_listen", cfg->host_listen, NULL);
-    int sig = 0;
-    while (sigwait(signals, &sig) != 0)
-        ;
+    int sig = wait_for_stop(signals, argc, argv);
     nsl_log(NSL_LOG_INFO, "stopping", "signal", sig == SIGINT ? "SIGINT" : "SIGTERM", NULL);
     rc = 0;
 cleanup:
@@ -175,7 +208,8 @@ cleanup:
 int main(int argc, char **argv)
 {
     struct nsl_parent_config cfg = {0};
-    enum nsl_log_level level;
+    struct nsl_log_levels levels;
+    char why[512];
     sigset_t signals;
     switch (nsl_options_parse(&parent_spec, &cfg, argc, argv, NULL)) {
     case NSL_OPTIONS_EXIT_SUCCESS:
@@ -187,8 +221,8 @@ int main(int argc, char **argv)
     case NSL_OPTIONS_OK:
         break;
     }
-    if (nsl_log_level_parse(cfg.log_level, &level) != 0) {
-        fprintf(stderr, "nsl-parent: --log-level must be debug, info, warn or error\n");
+    if (nsl_log_levels_parse(cfg.log_level, &levels, why, sizeof why) != 0) {
+        fprintf(stderr, "nsl-parent: --log-level: %s\n", why);
         nsl_options_free(&parent_spec, &cfg);
         return 2;
     }
@@ -198,20 +232,20 @@ int main(int argc, char **argv)
         return 2;
     }
     struct nsl_egress_allowlist allow;
-    char why[128];
     if (nsl_egress_allowlist_parse(cfg.egress_allow, &allow, why, sizeof why) != 0) {
         fprintf(stderr, "nsl-parent: --egress-allow: %s\n", why);
         nsl_options_free(&parent_spec, &cfg);
         return 2;
     }
     nsl_egress_allowlist_clear(&allow);
-    nsl_log_init("nsl-parent", level);
+    nsl_log_init("nsl-parent", NSL_LOG_INFO);
+    nsl_log_levels_apply(&levels);
     block_signals(&signals);
     int rc = 1;
     if (make_state_dir(cfg.state) != 0)
         nsl_logf(NSL_LOG_ERROR, "state_dir_failed", "%s: %s", cfg.state, strerror(errno));
     else
-        rc = serve(&cfg, &signals);
+        rc = serve(&cfg, &signals, argc, argv);
     nsl_options_free(&parent_spec, &cfg);
     return rc;
 }

@@ -3,6 +3,7 @@
  * calls through the service's callbacks until the final frame, and enforces the hard deadline by
  * having the zygote SIGKILL and reap the worker; a killed or dead worker is replaced at once.
  * Everything a worker sends is untrusted (it ran user code) and is checked before use. */
+#define NSL_LOG_COMPONENT NSL_LOGC_SANDBOX
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>

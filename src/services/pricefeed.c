@@ -5,6 +5,7 @@
  * published round (its version is the compare-and-swap guard that keeps round numbers unique);
  * round/<pair>/<20 digits of UINT64_MAX - round> every round, so a listing comes newest first.
  * The last KEEP_ROUNDS rounds are kept. */
+#define NSL_LOG_COMPONENT NSL_LOGC_SERVICE
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>

@@ -1,6 +1,10 @@
-/* The system service: health, info (version, mode, uptime, operations table) and metrics. */
+/* The system service: health, info (version, mode, uptime, operations table), metrics and the
+ * run-time log level. */
+#define NSL_LOG_COMPONENT NSL_LOGC_SERVICE
 #include <stdio.h>
 #include <time.h>
+
+#include "common/log.h"
 
 #include "enclave/hostchan.h"
 #include "enclave/storage.h"
@@ -71,5 +75,43 @@ nsl_err nsl_system_metrics(struct nsl_call *call)
             json_integer((json_int_t)__atomic_load_n(&ctx->error_counts[e], __ATOMIC_RELAXED)));
     call->result = json_pack("{s:o, s:o, s:o}", "requests", calls, "errors", errors, "hostChannel",
                              host_channel_status(ctx->host));
+    return call->result ? NSL_OK : nsl_fail(&call->error, NSL_ERR_INTERNAL, "out of memory");
+}
+
+static json_t *log_levels_json(void)
+{
+    struct nsl_log_levels levels;
+    nsl_log_levels_current(&levels);
+    json_t *o = json_object();
+    for (int c = 0; o && c < NSL_LOGC_COUNT; c++)
+        if (json_object_set_new(o, nsl_log_component_name((enum nsl_log_component)c),
+                                json_string(nsl_log_level_name(levels.level[c]))) != 0) {
+            json_decref(o);
+            o = NULL;
+        }
+    return o;
+}
+
+/* Takes effect at once for every thread; not stored, so a restart goes back to --log-level. */
+nsl_err nsl_system_setLogLevel(struct nsl_call *call)
+{
+    const char *name = nsl_json_str(call->params, "component");
+    enum nsl_log_component component = NSL_LOGC_MAIN;
+    enum nsl_log_level level;
+    if (nsl_log_level_parse(nsl_json_str(call->params, "level"), &level) != 0)
+        return nsl_fail(&call->error, NSL_ERR_INVALID_PARAMS,
+                        "params.level must be debug, info, warn or error");
+    if (name && nsl_log_component_parse(name, &component) != 0) {
+        char names[256];
+        nsl_log_component_list(names, sizeof names);
+        return nsl_fail(&call->error, NSL_ERR_INVALID_PARAMS, "params.component must be one of %s",
+                        names);
+    }
+    for (int c = 0; c < NSL_LOGC_COUNT; c++)
+        if (!name || c == (int)component)
+            nsl_log_set_level((enum nsl_log_component)c, level);
+    nsl_log(NSL_LOG_WARN, "log_level_changed", "target", name ? name : "all", "to",
+            nsl_log_level_name(level), "by", "system.setLogLevel", NULL);
+    call->result = json_pack("{s:o}", "levels", log_levels_json());
     return call->result ? NSL_OK : nsl_fail(&call->error, NSL_ERR_INTERNAL, "out of memory");
 }

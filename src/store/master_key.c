@@ -1,5 +1,6 @@
 /* Master key, sim provider (see master_key.h). The wrap reuses the blob sealer's format with the
  * wrapping key as "master" and a fixed namespace, so there is one AES-GCM code path. */
+#define NSL_LOG_COMPONENT NSL_LOGC_STORE
 #include "store/master_key.h"
 
 #include <jansson.h>

@@ -33,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (call->failed)
                 continue;
             size_t len = 0;
-            char *frame = nsl_jsonrpc_enclave_request(call, "fuzz-1", auth, &len);
+            char *frame = nsl_jsonrpc_enclave_request(call, "fuzz-1", "fuzz.0", auth, &len);
             FUZZ_CHECK(frame != NULL && strlen(frame) == len);
             free(frame);
         }

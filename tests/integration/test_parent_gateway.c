@@ -68,10 +68,11 @@ static int64_t now_ms(void)
 
 /* ---- fake enclave ---- */
 
-static void reply(int fd, const char *id, bool ok, const char *code)
+/* A success echoes the enclave id and the traceId the parent sent (when there was one). */
+static void reply(int fd, const char *id, const char *trace, bool ok, const char *code)
 {
-    json_t *r = ok ? json_pack("{s:s,s:b,s:{s:s,s:s}}", "id", id, "ok", 1, "result", "status", "ok",
-                               "echo", id)
+    json_t *r = ok ? json_pack("{s:s,s:b,s:{s:s,s:s,s:s*}}", "id", id, "ok", 1, "result", "status",
+                               "ok", "echo", id, "trace", trace)
                    : json_pack("{s:s,s:b,s:{s:s,s:s}}", "id", id, "ok", 0, "error", "code", code,
                                "message", "fake enclave says no");
     char *text = json_dumps(r, JSON_COMPACT);
@@ -86,28 +87,29 @@ static void handle_frame(struct conn_state *c, const char *payload, size_t len)
     const char *id = json_string_value(json_object_get(req, "id"));
     const char *svc = json_string_value(json_object_get(req, "serviceType"));
     const char *op = json_string_value(json_object_get(req, "operation"));
+    const char *trace = json_string_value(json_object_get(req, "traceId"));
     if (!id || !svc || !op) {
         const char *bad = "{\"id\":null,\"ok\":false,\"error\":{\"code\":\"BAD_FRAME\","
                           "\"message\":\"bad\"}}";
         nsl_frame_send(c->fd, bad, strlen(bad));
     } else if (strcmp(svc, "system") == 0 && strcmp(op, "health") == 0) {
-        reply(c->fd, id, true, NULL);
+        reply(c->fd, id, trace, true, NULL);
     } else if (strcmp(svc, "test") == 0 && strcmp(op, "hold") == 0 && c->nheld < MAX_HELD) {
         c->held[c->nheld++] = strdup(id);
         atomic_fetch_add(&held_total, 1);
     } else if (strcmp(svc, "test") == 0 && strcmp(op, "release") == 0) {
-        reply(c->fd, id, true, NULL);
+        reply(c->fd, id, trace, true, NULL);
         while (c->nheld) {
             char *held = c->held[--c->nheld];
-            reply(c->fd, held, true, NULL);
+            reply(c->fd, held, NULL, true, NULL);
             free(held);
         }
     } else if (strcmp(svc, "test") == 0 && strcmp(op, "silent") == 0) {
         /* never answered */
     } else if (strcmp(svc, "test") == 0 && strcmp(op, "denied") == 0) {
-        reply(c->fd, id, false, "PERMISSION_DENIED");
+        reply(c->fd, id, NULL, false, "PERMISSION_DENIED");
     } else {
-        reply(c->fd, id, false, "UNKNOWN_SERVICE");
+        reply(c->fd, id, NULL, false, "UNKNOWN_SERVICE");
     }
     json_decref(req);
 }
@@ -380,6 +382,38 @@ static void test_gateway_healthz_ok(void **state)
     free(r.body);
 }
 
+/* The X-Request-Id line of a response head ("" when there is none). */
+static void response_request_id(const struct http_reply *r, char *out, size_t len)
+{
+    const char *h = strstr(r->head, "X-Request-Id: ");
+    out[0] = 0;
+    if (h)
+        snprintf(out, len, "%.*s", (int)strcspn(h + 14, "\r\n"), h + 14);
+}
+
+static bool is_generated_id(const char *id)
+{
+    return strlen(id) == 16 && strspn(id, "0123456789abcdef") == 16;
+}
+
+/* Posts one system.health call with extra headers; returns the X-Request-Id and the traceId the
+ * fake enclave received. */
+static void health_with_headers(const char *headers, char *rid, char *trace, size_t len)
+{
+    struct http_reply r;
+    char all[512];
+    snprintf(all, sizeof all, "Content-Type: application/json\r\n%s", headers);
+    const char *body = "{\"jsonrpc\":\"2.0\",\"id\":\"a\",\"method\":\"system.health\"}";
+    assert_int_equal(http_do("POST", "/v1/rpc", all, body, strlen(body), &r), 0);
+    assert_int_equal(r.status, 200);
+    response_request_id(&r, rid, len);
+    json_t *v = json_loads(r.body, 0, NULL);
+    const char *t = json_string_value(json_object_get(json_object_get(v, "result"), "trace"));
+    snprintf(trace, len, "%s", t ? t : "");
+    json_decref(v);
+    free(r.body);
+}
+
 static void test_gateway_single_call_has_request_id(void **state)
 {
     (void)state;
@@ -390,14 +424,67 @@ static void test_gateway_single_call_has_request_id(void **state)
                              body, strlen(body), &r),
                      0);
     assert_int_equal(r.status, 200);
-    assert_non_null(strstr(r.head, "X-Request-Id: p-"));
+    char rid[128];
+    response_request_id(&r, rid, sizeof rid);
+    assert_true(is_generated_id(rid)); /* no X-Request-Id sent: 16 random hex characters */
     assert_non_null(strstr(r.head, "Content-Type: application/json"));
     json_t *v = json_loads(r.body, 0, NULL);
     assert_string_equal(json_string_value(json_object_get(v, "id")), "a");
-    assert_string_equal(json_string_value(json_object_get(json_object_get(v, "result"), "status")),
-                        "ok");
+    json_t *result = json_object_get(v, "result");
+    assert_string_equal(json_string_value(json_object_get(result, "status")), "ok");
+    /* The enclave request carried the same id as its traceId. */
+    assert_string_equal(json_string_value(json_object_get(result, "trace")), rid);
     json_decref(v);
     free(r.body);
+    /* Two requests get two different ids. */
+    char rid2[128], trace2[128];
+    health_with_headers("", rid2, trace2, sizeof rid2);
+    assert_true(is_generated_id(rid2));
+    assert_string_not_equal(rid, rid2);
+}
+
+static void test_gateway_client_request_id_is_kept(void **state)
+{
+    (void)state;
+    char rid[128], trace[128];
+    health_with_headers("X-Request-Id: client-Req_1.x\r\n", rid, trace, sizeof rid);
+    assert_string_equal(rid, "client-Req_1.x");
+    assert_string_equal(trace, "client-Req_1.x");
+    char longest[80];
+    memset(longest, 'a', 64);
+    longest[64] = 0;
+    char header[128];
+    snprintf(header, sizeof header, "X-Request-Id: %s\r\n", longest);
+    health_with_headers(header, rid, trace, sizeof rid);
+    assert_string_equal(rid, longest);
+    assert_string_equal(trace, longest);
+}
+
+/* Too long, a character outside [A-Za-z0-9._-], or empty: replaced by a generated id, and the
+ * refusal is logged (without the value). */
+static void test_gateway_bad_request_id_is_replaced(void **state)
+{
+    (void)state;
+    char too_long[80];
+    memset(too_long, 'b', 65);
+    too_long[65] = 0;
+    char header[160];
+    const char *bad[] = {too_long, "has space", "quote\"", "slash/", "semi;colon", ""};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char rid[128], trace[128];
+        snprintf(header, sizeof header, "X-Request-Id: %s\r\n", bad[i]);
+        health_with_headers(header, rid, trace, sizeof rid);
+        if (!is_generated_id(rid))
+            fail_msg("X-Request-Id \"%s\" came back as \"%s\"", bad[i], rid);
+        assert_string_equal(trace, rid);
+    }
+    char log[256], cmd[400];
+    snprintf(log, sizeof log, "%s/parent.log", g.dir);
+    snprintf(cmd, sizeof cmd, "grep -c '\"event\":\"request_id_refused\"' '%s' | grep -qx '[6-9]'",
+             log);
+    assert_int_equal(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "grep -q 'has space' '%s'", log);
+    assert_int_not_equal(system(cmd), 0); /* the refused value is never logged */
 }
 
 static void test_gateway_batch_is_pipelined_and_matched_out_of_order(void **state)
@@ -422,6 +509,12 @@ static void test_gateway_batch_is_pipelined_and_matched_out_of_order(void **stat
     const char *e2 =
         json_string_value(json_object_get(json_object_get(json_array_get(v, 1), "result"), "echo"));
     assert_int_equal(strtoull(e2 + 2, NULL, 10), strtoull(e1 + 2, NULL, 10) + 1);
+    /* Each call of a batch has its own traceId: "<request id>.<index in the batch>". */
+    const char *trace = json_string_value(
+        json_object_get(json_object_get(json_array_get(v, 2), "result"), "trace"));
+    assert_non_null(trace);
+    assert_int_equal(strlen(trace), 18);
+    assert_string_equal(trace + 16, ".2");
     json_t *denied = json_array_get(v, 3);
     assert_string_equal(error_code(denied), "PERMISSION_DENIED");
     assert_int_equal(json_integer_value(json_object_get(json_object_get(denied, "error"), "code")),
@@ -506,8 +599,11 @@ static void test_gateway_paths_and_methods(void **state)
     assert_int_equal(http_do("GET", "/nowhere", NULL, NULL, 0, &r), 0);
     assert_int_equal(r.status, 404);
     free(r.body);
-    assert_int_equal(http_do("GET", "/v1/rpc", NULL, NULL, 0, &r), 0);
+    assert_int_equal(http_do("GET", "/v1/rpc", "X-Request-Id: get-1\r\n", NULL, 0, &r), 0);
     assert_int_equal(r.status, 405);
+    char rid[128];
+    response_request_id(&r, rid, sizeof rid); /* refused requests carry their id too */
+    assert_string_equal(rid, "get-1");
     free(r.body);
 }
 
@@ -599,11 +695,16 @@ static void test_gateway_host_channel_ping(void **state)
         "{\"id\":\"h-1\",\"serviceType\":\"host\",\"operation\":\"ping\",\"params\":{}}",
         "{\"id\":\"h-2\",\"serviceType\":\"host\",\"operation\":\"nope\",\"params\":{}}",
         "{\"id\":\"h-3\",\"serviceType\":\"host\",\"operation\":\"ping\",\"bogus\":1}",
+        "{\"id\":\"h-4\",\"serviceType\":\"host\",\"operation\":\"ping\",\"traceId\":\"a b\"}",
+        "{\"id\":\"h-5\",\"serviceType\":\"host\",\"operation\":\"ping\",\"traceId\":\"\"}",
+        "{\"id\":\"h-6\",\"serviceType\":\"host\",\"operation\":\"ping\",\"traceId\":\"t.1\"}",
     };
-    for (size_t i = 0; i < 3; i++) /* pipelined */
+    size_t count = sizeof reqs / sizeof reqs[0];
+    for (size_t i = 0; i < count; i++) /* pipelined */
         assert_int_equal(nsl_frame_send(fd, reqs[i], strlen(reqs[i])), 0);
-    const char *want[] = {NULL, "UNKNOWN_OPERATION", "INVALID_REQUEST"};
-    for (size_t i = 0; i < 3; i++) {
+    const char *want[] = {
+        NULL, "UNKNOWN_OPERATION", "INVALID_REQUEST", "INVALID_REQUEST", "INVALID_REQUEST", NULL};
+    for (size_t i = 0; i < count; i++) {
         char *payload;
         size_t len;
         assert_int_equal(nsl_frame_recv(fd, 1 << 20, 5000, &payload, &len), 0);
@@ -641,6 +742,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gateway_healthz_ok),
         cmocka_unit_test(test_gateway_single_call_has_request_id),
+        cmocka_unit_test(test_gateway_client_request_id_is_kept),
+        cmocka_unit_test(test_gateway_bad_request_id_is_replaced),
         cmocka_unit_test(test_gateway_batch_is_pipelined_and_matched_out_of_order),
         cmocka_unit_test(test_gateway_notifications_get_no_content),
         cmocka_unit_test(test_gateway_parse_and_request_errors),

@@ -13,63 +13,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
-
-/* stderr is redirected to a temporary file while a test logs. */
-static int saved_stderr = -1;
-static FILE *capture;
-
-static void capture_begin(void)
-{
-    capture = tmpfile();
-    assert_non_null(capture);
-    fflush(stderr);
-    saved_stderr = dup(STDERR_FILENO);
-    assert_true(saved_stderr >= 0);
-    assert_int_equal(dup2(fileno(capture), STDERR_FILENO), STDERR_FILENO);
-}
-
-/* Restores stderr and returns what was written (malloc'd). */
-static char *capture_end(void)
-{
-    fflush(stderr);
-    dup2(saved_stderr, STDERR_FILENO);
-    close(saved_stderr);
-    saved_stderr = -1;
-    long size = lseek(fileno(capture), 0, SEEK_END);
-    assert_true(size >= 0);
-    char *text = malloc((size_t)size + 1);
-    assert_non_null(text);
-    assert_int_equal(pread(fileno(capture), text, (size_t)size, 0), size);
-    text[size] = 0;
-    fclose(capture);
-    capture = NULL;
-    return text;
-}
-
-/* Splits text into lines; each must be one JSON object. Returns the number of lines and stores
- * up to max parsed objects. */
-static size_t parse_lines(char *text, json_t **objs, size_t max)
-{
-    size_t count = 0;
-    char *line = text;
-    while (*line) {
-        char *nl = strchr(line, '\n');
-        assert_non_null(nl); /* every line ends with a newline */
-        *nl = 0;
-        json_error_t jerr;
-        json_t *o = json_loads(line, JSON_REJECT_DUPLICATES, &jerr);
-        if (!o)
-            fail_msg("log line is not valid JSON (%s): %s", jerr.text, line);
-        assert_true(json_is_object(o));
-        if (count < max)
-            objs[count] = o;
-        else
-            json_decref(o);
-        count++;
-        line = nl + 1;
-    }
-    return count;
-}
+#include "log_capture.h"
 
 static int setup(void **state)
 {
@@ -77,14 +21,6 @@ static int setup(void **state)
     nsl_log_init("unit", NSL_LOG_DEBUG);
     nsl_log_set_request_id(NULL);
     return 0;
-}
-
-static const char *field(const json_t *o, const char *name)
-{
-    const char *v = json_string_value(json_object_get(o, name));
-    if (!v)
-        fail_msg("log line lacks string field %s", name);
-    return v;
 }
 
 static void test_log_line_is_json_with_standard_fields(void **state)
@@ -102,7 +38,8 @@ static void test_log_line_is_json_with_standard_fields(void **state)
     assert_int_equal(ts[10], 'T');
     assert_int_equal(ts[23], 'Z');
     assert_string_equal(field(o[0], "level"), "info");
-    assert_string_equal(field(o[0], "component"), "unit");
+    assert_string_equal(field(o[0], "proc"), "unit");
+    assert_string_equal(field(o[0], "component"), "main"); /* this file names none */
     assert_string_equal(field(o[0], "event"), "request_done");
     assert_string_equal(field(o[0], "rid"), "r-17");
     assert_string_equal(field(o[0], "service"), "system");
@@ -339,6 +276,126 @@ static void test_log_request_id_is_per_thread_and_lines_do_not_interleave(void *
     free(text);
 }
 
+static void test_log_line_names_its_component(void **state)
+{
+    (void)state;
+    capture_begin();
+    nsl_log_at(NSL_LOGC_ROUTER, NSL_LOG_INFO, "routed", NULL);
+    nsl_logf_at(NSL_LOGC_HOSTCHAN, NSL_LOG_INFO, "hosted", "%d", 1);
+    char *text = capture_end();
+    json_t *o[2];
+    assert_int_equal(parse_lines(text, o, 2), 2);
+    assert_string_equal(field(o[0], "component"), "router");
+    assert_string_equal(field(o[1], "component"), "hostchan");
+    json_decref(o[0]);
+    json_decref(o[1]);
+    free(text);
+}
+
+static void test_log_levels_are_per_component(void **state)
+{
+    (void)state;
+    nsl_log_init("unit", NSL_LOG_INFO);
+    nsl_log_set_level(NSL_LOGC_ROUTER, NSL_LOG_DEBUG);
+    nsl_log_set_level(NSL_LOGC_STORE, NSL_LOG_ERROR);
+    assert_true(nsl_log_enabled_for(NSL_LOGC_ROUTER, NSL_LOG_DEBUG));
+    assert_false(nsl_log_enabled_for(NSL_LOGC_STORE, NSL_LOG_WARN));
+    assert_true(nsl_log_enabled_for(NSL_LOGC_STORE, NSL_LOG_ERROR));
+    assert_false(nsl_log_enabled_for(NSL_LOGC_HTTP, NSL_LOG_DEBUG));
+    assert_true(nsl_log_enabled_for(NSL_LOGC_HTTP, NSL_LOG_INFO));
+    assert_false(nsl_log_enabled_for(NSL_LOGC_COUNT, NSL_LOG_ERROR)); /* no such component */
+    capture_begin();
+    nsl_log_at(NSL_LOGC_ROUTER, NSL_LOG_DEBUG, "kept_router_debug", NULL);
+    nsl_log_at(NSL_LOGC_STORE, NSL_LOG_WARN, "dropped_store_warn", NULL);
+    nsl_log_at(NSL_LOGC_HTTP, NSL_LOG_DEBUG, "dropped_http_debug", NULL);
+    nsl_log_at(NSL_LOGC_STORE, NSL_LOG_ERROR, "kept_store_error", NULL);
+    char *text = capture_end();
+    json_t *o[4];
+    assert_int_equal(parse_lines(text, o, 4), 2);
+    assert_string_equal(field(o[0], "event"), "kept_router_debug");
+    assert_string_equal(field(o[1], "event"), "kept_store_error");
+    json_decref(o[0]);
+    json_decref(o[1]);
+    free(text);
+    struct nsl_log_levels now;
+    nsl_log_levels_current(&now);
+    assert_int_equal(now.level[NSL_LOGC_ROUTER], NSL_LOG_DEBUG);
+    assert_int_equal(now.level[NSL_LOGC_STORE], NSL_LOG_ERROR);
+    assert_int_equal(now.level[NSL_LOGC_MAIN], NSL_LOG_INFO);
+}
+
+static void test_log_levels_parse_accepts_specs(void **state)
+{
+    (void)state;
+    struct nsl_log_levels l;
+    char why[512] = "";
+    assert_int_equal(nsl_log_levels_parse("warn", &l, why, sizeof why), 0);
+    for (int c = 0; c < NSL_LOGC_COUNT; c++)
+        assert_int_equal(l.level[c], NSL_LOG_WARN);
+    assert_int_equal(nsl_log_levels_parse("router=debug,store=warn", &l, why, sizeof why), 0);
+    assert_int_equal(l.level[NSL_LOGC_ROUTER], NSL_LOG_DEBUG);
+    assert_int_equal(l.level[NSL_LOGC_STORE], NSL_LOG_WARN);
+    assert_int_equal(l.level[NSL_LOGC_HTTP], NSL_LOG_INFO); /* unnamed: info */
+    /* The bare level applies to the unnamed components wherever it stands. */
+    assert_int_equal(nsl_log_levels_parse("hostchan=debug,error", &l, why, sizeof why), 0);
+    assert_int_equal(l.level[NSL_LOGC_HOSTCHAN], NSL_LOG_DEBUG);
+    assert_int_equal(l.level[NSL_LOGC_EGRESS], NSL_LOG_ERROR);
+    const char *names[] = {"main",     "server",  "router", "auth", "service", "store",
+                           "hostchan", "sandbox", "http",   "pool", "egress"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char spec[64];
+        snprintf(spec, sizeof spec, "%s=error", names[i]);
+        assert_int_equal(nsl_log_levels_parse(spec, &l, why, sizeof why), 0);
+        enum nsl_log_component c;
+        assert_int_equal(nsl_log_component_parse(names[i], &c), 0);
+        assert_int_equal(l.level[c], NSL_LOG_ERROR);
+        assert_string_equal(nsl_log_component_name(c), names[i]);
+    }
+}
+
+static void test_log_levels_parse_refuses_bad_specs(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *spec, *why;
+    } bad[] = {
+        {"bogus=debug", "\"bogus=debug\": unknown component (one of main, server, router"},
+        {"router=loud", "\"router=loud\": level must be debug, info, warn or error"},
+        {"loud", "\"loud\": level must be"},
+        {"INFO", "\"INFO\": level must be"},
+        {"", "empty item"},
+        {"router=debug,,store=warn", "empty item"},
+        {"info,", "empty item"},
+        {",info", "empty item"},
+        {"info,warn", "\"warn\": only one level without a component"},
+        {"router=debug,router=info", "\"router=info\": component named twice"},
+        {"=debug", "\"=debug\": unknown component"},
+        {"router=", "\"router=\": level must be"},
+        {"router=debug=x", "level must be"},
+        {"bogus=x", "\"bogus=x\": unknown component"}, /* the component is checked first */
+        {"averyveryveryveryverylongcomponentname=debug", "unknown component"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct nsl_log_levels l, before;
+        memset(&l, 0x5a, sizeof l);
+        before = l;
+        char why[512] = "";
+        assert_int_equal(nsl_log_levels_parse(bad[i].spec, &l, why, sizeof why), -1);
+        if (!strstr(why, bad[i].why))
+            fail_msg("spec \"%s\": reason \"%s\" lacks \"%s\"", bad[i].spec, why, bad[i].why);
+        assert_memory_equal(&l, &before, sizeof l); /* nothing changed */
+    }
+    char overlong[300];
+    memset(overlong, 'x', sizeof overlong - 1);
+    overlong[sizeof overlong - 1] = 0;
+    struct nsl_log_levels l;
+    char why[512] = "";
+    assert_int_equal(nsl_log_levels_parse(overlong, &l, why, sizeof why), -1);
+    assert_non_null(strstr(why, "overlong item"));
+    enum nsl_log_component c;
+    assert_int_equal(nsl_log_component_parse("ROUTER", &c), -1);
+}
+
 #define T(f) cmocka_unit_test_setup(f, setup)
 
 int main(void)
@@ -355,6 +412,10 @@ int main(void)
         T(test_log_overlong_values_still_give_valid_json),
         T(test_log_replaces_broken_utf8),
         T(test_log_request_id_is_per_thread_and_lines_do_not_interleave),
+        T(test_log_line_names_its_component),
+        T(test_log_levels_are_per_component),
+        T(test_log_levels_parse_accepts_specs),
+        T(test_log_levels_parse_refuses_bad_specs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

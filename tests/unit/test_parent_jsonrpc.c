@@ -35,7 +35,7 @@ static void test_jsonrpc_single_call(void **state)
     assert_int_equal(b.calls[0].route, 0);
     assert_int_equal(json_integer_value(b.calls[0].id), 7);
     size_t len;
-    char *req = nsl_jsonrpc_enclave_request(&b.calls[0], "p-1", NULL, &len);
+    char *req = nsl_jsonrpc_enclave_request(&b.calls[0], "p-1", NULL, NULL, &len);
     assert_string_equal(
         req, "{\"id\":\"p-1\",\"serviceType\":\"system\",\"operation\":\"health\",\"params\":{}}");
     assert_int_equal(len, strlen(req));
@@ -51,9 +51,10 @@ static void test_jsonrpc_absent_params_become_empty_object(void **state)
     assert_int_equal(b.calls[0].route, -1); /* unknown methods are forwarded, labelled unknown */
     json_t *auth = json_pack("{s:s,s:s}", "scheme", "apikey", "apiKey", "k");
     size_t len;
-    char *req = nsl_jsonrpc_enclave_request(&b.calls[0], "p-9", auth, &len);
+    char *req = nsl_jsonrpc_enclave_request(&b.calls[0], "p-9", "t-9", auth, &len);
     assert_string_equal(req, "{\"id\":\"p-9\",\"serviceType\":\"x\",\"operation\":\"y\",\"params\":"
-                             "{},\"auth\":{\"scheme\":\"apikey\",\"apiKey\":\"k\"}}");
+                             "{},\"auth\":{\"scheme\":\"apikey\",\"apiKey\":\"k\"},"
+                             "\"traceId\":\"t-9\"}");
     free(req);
     json_decref(auth);
     nsl_jsonrpc_batch_free(&b);

@@ -15,6 +15,7 @@
 #include "enclave/hostchan.h"
 #include "enclave/probe.h"
 #include "enclave/router.h"
+#include "log_capture.h"
 
 static struct nsl_enclave_ctx ctx;
 
@@ -531,6 +532,203 @@ static void test_try_inline_runs_only_cached_routes(void **state)
     nsl_request_free(&req);
 }
 
+/* Runs payload through the router with the router's lines captured; returns them (caller frees
+ * each) and their count. The response is left in out. */
+static size_t run_logged(const char *payload, json_t **lines, size_t max, struct nsl_buf *out)
+{
+    struct nsl_request req;
+    struct nsl_error err;
+    assert_int_equal(prepare(payload, &req, &err), NSL_OK);
+    capture_begin();
+    nsl_router_run(&ctx, &req, out);
+    char *text = capture_end();
+    size_t n = parse_lines(text, lines, max);
+    free(text);
+    nsl_request_free(&req);
+    return n;
+}
+
+static void test_router_logs_completion_with_trace_id_and_no_params(void **state)
+{
+    (void)state;
+    nsl_log_set_level(NSL_LOGC_ROUTER, NSL_LOG_DEBUG);
+    json_t *lines[4];
+    struct nsl_buf out = {0};
+    size_t n = run_logged("{\"id\":\"p-7\",\"serviceType\":\"system\",\"operation\":\"health\","
+                          "\"params\":{},\"traceId\":\"abc-1.2\"}",
+                          lines, 4, &out);
+    assert_int_equal(n, 1);
+    json_t *l = lines[0];
+    assert_string_equal(field(l, "component"), "router");
+    assert_string_equal(field(l, "level"), "debug"); /* a successful health probe */
+    assert_string_equal(field(l, "event"), "request_done");
+    assert_string_equal(field(l, "rid"), "abc-1.2");
+    assert_string_equal(field(l, "id"), "p-7");
+    assert_string_equal(field(l, "service"), "system");
+    assert_string_equal(field(l, "operation"), "health");
+    assert_string_equal(field(l, "code"), "OK");
+    assert_true(strtod(field(l, "ms"), NULL) >= 0);
+    assert_null(json_object_get(l, "params"));
+    json_decref(l);
+    nsl_buf_free(&out);
+    /* Without a traceId the wire id is the rid; an error's code is logged by name, at info. */
+    nsl_log_set_level(NSL_LOGC_ROUTER, NSL_LOG_INFO);
+    n = run_logged("{\"id\":\"i-3\",\"serviceType\":\"system\",\"operation\":\"info\"}", lines, 4,
+                   &out);
+    assert_true(n >= 1);
+    l = lines[n - 1];
+    assert_string_equal(field(l, "event"), "request_done");
+    assert_string_equal(field(l, "rid"), "i-3");
+    assert_string_equal(field(l, "level"), "info");
+    assert_string_equal(field(l, "code"), "UNAUTHENTICATED");
+    for (size_t i = 0; i < n; i++)
+        json_decref(lines[i]);
+    nsl_buf_free(&out);
+    /* The thread's request id is cleared once the request is done. */
+    assert_string_equal(nsl_log_request_id(), "");
+    /* At info the health probe is not logged; at warn, no successful request is. */
+    n = run_logged("{\"id\":\"p-9\",\"serviceType\":\"system\",\"operation\":\"health\"}", lines, 4,
+                   &out);
+    assert_int_equal(n, 0);
+    nsl_buf_free(&out);
+    nsl_log_set_level(NSL_LOGC_ROUTER, NSL_LOG_WARN);
+    n = run_logged("{\"id\":\"p-8\",\"serviceType\":\"system\",\"operation\":\"health\"}", lines, 4,
+                   &out);
+    assert_int_equal(n, 0);
+    nsl_buf_free(&out);
+}
+
+static void test_router_refuses_bad_trace_id(void **state)
+{
+    (void)state;
+    char too_long[128];
+    memset(too_long, 't', 81);
+    too_long[81] = 0;
+    char payload[512];
+    const char *bad[] = {"\"\"", "\"a b\"", "\"a/b\"", "\"caf\u00e9\"", "17", "null", too_long};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *v = bad[i];
+        char quoted[140];
+        if (v == too_long) {
+            snprintf(quoted, sizeof quoted, "\"%s\"", too_long);
+            v = quoted;
+        }
+        snprintf(payload, sizeof payload,
+                 "{\"id\":\"r-5\",\"serviceType\":\"system\",\"operation\":\"health\","
+                 "\"traceId\":%s}",
+                 v);
+        struct nsl_request req;
+        struct nsl_error err;
+        assert_int_equal(prepare(payload, &req, &err), NSL_ERR_INVALID_REQUEST);
+        if (!strstr(err.message, "traceId"))
+            fail_msg("traceId %s: message \"%s\" does not name the field", v, err.message);
+        assert_string_equal(req.id, "r-5"); /* the error can still carry the id */
+        nsl_request_free(&req);
+    }
+    /* 80 characters is the limit. */
+    memset(too_long, 't', 80);
+    too_long[80] = 0;
+    snprintf(payload, sizeof payload,
+             "{\"id\":\"r-6\",\"serviceType\":\"system\",\"operation\":\"health\","
+             "\"traceId\":\"%s\"}",
+             too_long);
+    struct nsl_request req;
+    struct nsl_error err;
+    assert_int_equal(prepare(payload, &req, &err), NSL_OK);
+    assert_string_equal(req.trace_id, too_long);
+    nsl_request_free(&req);
+}
+
+static nsl_err set_log_level(const char *params_text, struct nsl_call *call)
+{
+    size_t index;
+    assert_int_equal(nsl_route_find("system", "setLogLevel", &index), NSL_OK);
+    json_t *params = json_loads(params_text, 0, NULL);
+    assert_non_null(params);
+    memset(call, 0, sizeof *call);
+    call->id = "s";
+    call->route_index = index;
+    call->route = &nsl_routes[index];
+    call->params = params;
+    call->ctx = &ctx;
+    nsl_err rc = nsl_system_setLogLevel(call);
+    json_decref(params);
+    return rc;
+}
+
+static void test_system_set_log_level_changes_levels(void **state)
+{
+    (void)state;
+    struct nsl_call call;
+    assert_int_equal(set_log_level("{\"level\":\"warn\"}", &call), NSL_OK);
+    json_t *levels = json_object_get(call.result, "levels");
+    assert_int_equal(json_object_size(levels), NSL_LOGC_COUNT);
+    assert_string_equal(json_string_value(json_object_get(levels, "router")), "warn");
+    assert_string_equal(json_string_value(json_object_get(levels, "hostchan")), "warn");
+    json_decref(call.result);
+    assert_false(nsl_log_enabled_for(NSL_LOGC_STORE, NSL_LOG_INFO));
+    assert_int_equal(set_log_level("{\"component\":\"store\",\"level\":\"debug\"}", &call), NSL_OK);
+    levels = json_object_get(call.result, "levels");
+    assert_string_equal(json_string_value(json_object_get(levels, "store")), "debug");
+    assert_string_equal(json_string_value(json_object_get(levels, "router")), "warn");
+    json_decref(call.result);
+    assert_true(nsl_log_enabled_for(NSL_LOGC_STORE, NSL_LOG_DEBUG));
+    assert_false(nsl_log_enabled_for(NSL_LOGC_ROUTER, NSL_LOG_INFO));
+}
+
+static void test_system_set_log_level_refuses_bad_params_and_changes_nothing(void **state)
+{
+    (void)state;
+    nsl_log_init("test_router", NSL_LOG_ERROR);
+    struct nsl_log_levels before, after;
+    nsl_log_levels_current(&before);
+    struct nsl_call call;
+    assert_int_equal(set_log_level("{\"component\":\"nope\",\"level\":\"debug\"}", &call),
+                     NSL_ERR_INVALID_PARAMS);
+    assert_non_null(strstr(call.error.message, "params.component must be one of main, server"));
+    assert_null(call.result);
+    assert_int_equal(set_log_level("{\"component\":\"router\",\"level\":\"loud\"}", &call),
+                     NSL_ERR_INVALID_PARAMS);
+    assert_non_null(strstr(call.error.message, "params.level must be debug, info, warn or error"));
+    nsl_log_levels_current(&after);
+    assert_memory_equal(&before, &after, sizeof before);
+    /* The schema: level is required. */
+    struct nsl_request req;
+    struct nsl_error err;
+    assert_int_equal(prepare("{\"id\":\"s-1\",\"serviceType\":\"system\",\"operation\":"
+                             "\"setLogLevel\",\"params\":{\"component\":\"router\"}}",
+                             &req, &err),
+                     NSL_ERR_INVALID_PARAMS);
+    assert_non_null(strstr(err.message, "level"));
+    nsl_request_free(&req);
+}
+
+/* Admin only: the table asks for neo-sig and the system:setLogLevel permission (which only the
+ * admin role's "*" grants), and an anonymous call is refused before the handler runs. */
+static void test_system_set_log_level_needs_admin(void **state)
+{
+    (void)state;
+    size_t index;
+    assert_int_equal(nsl_route_find("system", "setLogLevel", &index), NSL_OK);
+    assert_true(nsl_routes[index].flags & NSL_ROUTE_ADMIN);
+    assert_string_equal(nsl_routes[index].permission, "system:setLogLevel");
+    nsl_log_init("test_router", NSL_LOG_ERROR);
+    struct nsl_request req;
+    struct nsl_error err;
+    assert_int_equal(prepare("{\"id\":\"s-2\",\"serviceType\":\"system\",\"operation\":"
+                             "\"setLogLevel\",\"params\":{\"level\":\"debug\"}}",
+                             &req, &err),
+                     NSL_OK);
+    struct nsl_buf out = {0};
+    nsl_router_run(&ctx, &req, &out);
+    json_t *resp = only_frame(&out);
+    expect_error_response(resp, "s-2", "UNAUTHENTICATED");
+    assert_false(nsl_log_enabled_for(NSL_LOGC_ROUTER, NSL_LOG_DEBUG)); /* unchanged */
+    json_decref(resp);
+    nsl_buf_free(&out);
+    nsl_request_free(&req);
+}
+
 #define T(f) cmocka_unit_test_setup(f, setup)
 
 int main(void)
@@ -560,6 +758,11 @@ int main(void)
         T(test_system_metrics_counts_requests_and_errors),
         T(test_probe_refuses_host_round_trips_and_resets),
         T(test_try_inline_runs_only_cached_routes),
+        T(test_router_logs_completion_with_trace_id_and_no_params),
+        T(test_router_refuses_bad_trace_id),
+        T(test_system_set_log_level_changes_levels),
+        T(test_system_set_log_level_refuses_bad_params_and_changes_nothing),
+        T(test_system_set_log_level_needs_admin),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

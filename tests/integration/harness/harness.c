@@ -236,7 +236,7 @@ int nsl_test_roundtrip(int fd, const char *json, char **response)
     return nsl_frame_recv(fd, 16u << 20, 10000, response, &len);
 }
 
-static int read_http_response(int fd, int *status, char **body)
+static int read_http_response(int fd, int *status, char **head, char **body)
 {
     size_t cap = 65536, len = 0;
     char *buf = malloc(cap + 1);
@@ -267,12 +267,24 @@ static int read_http_response(int fd, int *status, char **body)
         return -1;
     }
     *body = strdup(sep + 4);
+    if (head)
+        *head = strndup(buf, (size_t)(sep - buf));
     free(buf);
+    if (head && !*head) {
+        free(*body);
+        *body = NULL;
+    }
     return *body ? 0 : -1;
 }
 
 int nsl_http_request(int port, const char *method, const char *path, const char *headers,
                      const char *body, int *status, char **response_body)
+{
+    return nsl_http_exchange(port, method, path, headers, body, status, NULL, response_body);
+}
+
+int nsl_http_exchange(int port, const char *method, const char *path, const char *headers,
+                      const char *body, int *status, char **response_head, char **response_body)
 {
     char url[64];
     snprintf(url, sizeof url, "tcp://127.0.0.1:%d", port);
@@ -289,7 +301,7 @@ int nsl_http_request(int port, const char *method, const char *path, const char 
     int rc = -1;
     if (n > 0 && (size_t)n < sizeof head && send(fd, head, (size_t)n, MSG_NOSIGNAL) == n &&
         (blen == 0 || send(fd, body, blen, MSG_NOSIGNAL) == (ssize_t)blen))
-        rc = read_http_response(fd, status, response_body);
+        rc = read_http_response(fd, status, response_head, response_body);
     close(fd);
     return rc;
 }

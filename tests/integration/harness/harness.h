@@ -44,6 +44,11 @@ int nsl_test_roundtrip(int fd, const char *json, char **response);
 int nsl_http_request(int port, const char *method, const char *path, const char *headers,
                      const char *body, int *status, char **response_body);
 
+/* nsl_http_request that also gives the response's status line and headers (malloc'd, without
+ * the blank line) in *response_head. */
+int nsl_http_exchange(int port, const char *method, const char *path, const char *headers,
+                      const char *body, int *status, char **response_head, char **response_body);
+
 /* Waits until the enclave on fd reports its sealed storage ready (system.health); 0 when it did
  * within timeout_ms. */
 int nsl_wait_storage_ready(int fd, int timeout_ms);
