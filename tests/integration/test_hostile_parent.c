@@ -23,6 +23,8 @@
 #include "common/encoding.h"
 #include "common/frame.h"
 #include "common/log.h"
+#include "common/url.h"
+#include "enclave/hostchan.h"
 #include "harness/client.h"
 #include "harness/harness.h"
 #include "harness/hostile_proxy.h"
@@ -375,6 +377,28 @@ static void test_blob_moved_to_another_key_or_version_fails_integrity(void **sta
     expect_secret("mine", "mine-v1", 1);
 }
 
+/* A list page with nothing on it that says there is more would keep a paging loop (the audit
+ * log's, the scheduler's) asking for ever: the store refuses it as malformed. */
+static void test_endless_empty_list_pages_are_refused(void **state)
+{
+    (void)state;
+    json_t *reply = as_admin(&client, "account", "auditLog", NULL);
+    nsl_client_result(reply);
+    json_decref(reply);
+    rewrite("kv.list", NULL, "result", json_pack("{s:[], s:b}", "items", "more", 1));
+    /* The audit log answers, and says it could not verify its chain. */
+    reply = as_admin(&client, "account", "auditLog", NULL);
+    json_t *verification = nsl_client_result(reply);
+    assert_true(json_is_false(json_object_get(verification, "verified")));
+    assert_non_null(json_object_get(verification, "problem"));
+    json_decref(reply);
+    expect_error_saying(as_alice("secrets", "list", NULL), "INTERNAL", "malformed kv.list");
+    assert_still_serving();
+    reply = as_admin(&client, "account", "auditLog", NULL);
+    assert_true(json_is_true(json_object_get(nsl_client_result(reply), "verified")));
+    json_decref(reply);
+}
+
 /* ---- rollback: the residual risk ---- */
 
 static void test_rolled_back_state_is_authentic_old_data_and_shows_its_version(void **state)
@@ -552,6 +576,61 @@ static void test_garbage_and_bad_frames_are_survived(void **state)
     assert_still_serving();
 }
 
+/* ---- a parent that stops reading ---- */
+
+static bool channel_up(void *ctx)
+{
+    struct nsl_hostchan_status st;
+    nsl_hostchan_get_status(ctx, &st);
+    return st.connected;
+}
+
+/* The enclave's host-channel client (in this process) against a listener that never accepts, so
+ * nothing it sends is ever read: once the socket buffer is full a write would block for good.
+ * Every call must still end by its deadline, and not hold up the calls behind it. */
+static void test_parent_that_stops_reading_cannot_wedge_the_host_channel(void **state)
+{
+    (void)state;
+    char text[330];
+    snprintf(text, sizeof text, "unix://%s/deaf.sock", stack.dir);
+    struct nsl_url url;
+    assert_int_equal(nsl_url_parse(text, &url, NULL, 0), 0);
+    int deaf = nsl_net_listen(&url, 4);
+    assert_true(deaf >= 0);
+    struct nsl_hostchan *hc = nsl_hostchan_start(&url, 4u << 20);
+    assert_int_equal(nsl_wait_until(channel_up, hc, 10000), 0);
+    size_t big = 1u << 20;
+    char *value = malloc(big + 1);
+    memset(value, 'A', big);
+    value[big] = 0;
+    json_t *params = json_pack("{s:s, s:s, s:i, s:s}", "ns", "x", "key", "k", "expectedVersion", 0,
+                               "value", value);
+    free(value);
+    for (int i = 0; i < 3; i++) {
+        struct nsl_error err = {0};
+        json_t *result = NULL;
+        nsl_err rc = nsl_hostchan_call(hc, "kv", "put", params, 300, &result, &err);
+        assert_true(rc == NSL_ERR_TIMEOUT || rc == NSL_ERR_UNAVAILABLE);
+        assert_null(result);
+    }
+    json_decref(params);
+    nsl_hostchan_stop(hc);
+    close(deaf);
+    /* The real enclave behind a parent that stops reading its host channel: storage calls end
+     * in TIMEOUT (denial of service, which a parent can always do) while the enclave still
+     * answers what needs no storage; once the parent reads again, all is served. */
+    put_secret("deaf", "deaf-v1", 1);
+    rule(NSL_HOSTILE_REQUEST, "kv.get", val_key("deaf", 1), NSL_HOSTILE_STALL, 1);
+    nsl_client_expect_error(secret_get("deaf"), "TIMEOUT");
+    nsl_client_expect_error(secret_get("canary"), "TIMEOUT");
+    json_t *reply =
+        nsl_client_send(&client, nsl_client_envelope(&client, "system", "health", NULL));
+    nsl_client_result(reply);
+    json_decref(reply);
+    assert_still_serving();
+    expect_secret("deaf", "deaf-v1", 1);
+}
+
 /* ---- the client side: forwarded requests replayed or altered ---- */
 
 /* The reply to a request the proxy sent again on its own. */
@@ -625,9 +704,11 @@ int main(void)
         cmocka_unit_test(test_reordered_replies_reach_their_own_callers),
         cmocka_unit_test(test_corrupted_blob_fails_integrity_for_that_object_only),
         cmocka_unit_test(test_blob_moved_to_another_key_or_version_fails_integrity),
+        cmocka_unit_test(test_endless_empty_list_pages_are_refused),
         cmocka_unit_test(test_rolled_back_state_is_authentic_old_data_and_shows_its_version),
         cmocka_unit_test(test_gasbank_balance_under_a_hostile_parent),
         cmocka_unit_test(test_garbage_and_bad_frames_are_survived),
+        cmocka_unit_test(test_parent_that_stops_reading_cannot_wedge_the_host_channel),
         cmocka_unit_test(test_replayed_or_altered_forwarded_requests),
         cmocka_unit_test(test_wallet_keys_under_a_hostile_parent),
     };
