@@ -208,8 +208,12 @@ nsl_err nsl_store_list(struct nsl_store *st, const char *ns, const char *prefix,
     NSL_TRY(call(st, "list", params, &result, err));
     json_t *items = json_object_get(result, "items");
     nsl_err rc = NSL_OK;
+    /* An empty page that says there is more would keep every paging loop asking for ever; the
+     * parent always puts at least one item on a page it says is not the last. */
+    bool more = json_is_true(json_object_get(result, "more"));
     if (!json_is_array(items) || json_array_size(items) > limit ||
-        !json_is_boolean(json_object_get(result, "more"))) {
+        !json_is_boolean(json_object_get(result, "more")) ||
+        (more && json_array_size(items) == 0)) {
         rc = bad_reply(err, "kv.list");
         goto out;
     }
@@ -224,7 +228,7 @@ nsl_err nsl_store_list(struct nsl_store *st, const char *ns, const char *prefix,
         page->count = i + 1;
         last = page->items[i].key;
     }
-    page->more = json_is_true(json_object_get(result, "more"));
+    page->more = more;
 out:
     if (rc != NSL_OK)
         nsl_store_page_free(page);
