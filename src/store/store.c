@@ -68,6 +68,25 @@ static bool reply_version(const json_t *result, const char *name, uint64_t *out)
     return true;
 }
 
+/* The parent may refuse a kv call only in the ways docs/storage.md lists. Any other code (a
+ * parent answering a read with INSUFFICIENT_FUNDS, say) is not passed on as if the enclave meant
+ * it: the store answers INTERNAL. */
+static nsl_err host_refusal(nsl_err rc, struct nsl_error *err)
+{
+    switch (rc) {
+    case NSL_OK:
+    case NSL_ERR_NOT_FOUND:
+    case NSL_ERR_CONFLICT:
+    case NSL_ERR_UNAVAILABLE:
+    case NSL_ERR_TIMEOUT:
+    case NSL_ERR_INTERNAL:
+        return rc;
+    default:
+        return nsl_fail(err, NSL_ERR_INTERNAL, "host channel refused a storage call with %s",
+                        nsl_err_name(rc));
+    }
+}
+
 static nsl_err call(struct nsl_store *st, const char *op, json_t *params, json_t **result,
                     struct nsl_error *err)
 {
@@ -75,7 +94,7 @@ static nsl_err call(struct nsl_store *st, const char *op, json_t *params, json_t
         return nsl_fail(err, NSL_ERR_INTERNAL, "out of memory");
     nsl_err rc = nsl_hostchan_call(st->hc, "kv", op, params, st->timeout_ms, result, err);
     json_decref(params);
-    return rc;
+    return host_refusal(rc, err);
 }
 
 /* Seals value for (ns, key, version) into a base64 JSON string. */

@@ -367,6 +367,12 @@ static void test_blob_moved_to_another_key_or_version_fails_integrity(void **sta
     nsl_hostile_clear(host);
     rewrite("kv.get", val_key("mine", 1), "result.version", json_integer(2));
     expect_integrity_failure(secret_get("mine"), val_key("mine", 1));
+    /* A refusal the store never makes is not passed on as the service's own answer. */
+    nsl_hostile_clear(host);
+    rewrite("kv.get", val_key("mine", 1), NULL,
+            json_pack("{s:b, s:{s:s, s:s}}", "ok", 0, "error", "code", "INSUFFICIENT_FUNDS",
+                      "message", "pay up"));
+    expect_error_saying(secret_get("mine"), "INTERNAL", "refused a storage call");
     /* Not even a version: a malformed reply, refused before any blob is opened. */
     nsl_hostile_clear(host);
     rewrite("kv.get", val_key("mine", 1), "result.version", json_string("1"));

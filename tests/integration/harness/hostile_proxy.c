@@ -406,10 +406,16 @@ static struct item *edited(json_t *frame, const struct nsl_hostile_rule *r)
 {
     if (r->action == NSL_HOSTILE_CORRUPT) {
         corrupt(frame, r->field);
-    } else {
+    } else if (r->field) {
         json_t *v = json_deep_copy(r->value);
         field_set(frame, r->field, v);
         json_decref(v);
+    } else { /* the whole frame but its id */
+        json_t *id = json_incref(json_object_get(frame, "id"));
+        json_object_clear(frame);
+        json_object_update(frame, r->value);
+        if (id)
+            json_object_set_new(frame, "id", id);
     }
     char *text = json_dumps(frame, JSON_COMPACT);
     struct item *it = text ? frame_item(text, strlen(text), now_ms()) : NULL;

@@ -41,7 +41,8 @@ struct nsl_hostile_rule {
     enum nsl_hostile_action action;
     int times;         /* frames to act on, then the rule is spent; 0: every match */
     int delay_ms;      /* DELAY */
-    const char *field; /* CORRUPT, SET: dotted path, numbers index arrays: "result.items.0.value" */
+    const char *field; /* CORRUPT, SET: dotted path, numbers index arrays: "result.items.0.value";
+                        * SET with NULL: every member but the id becomes value's */
     json_t *value;     /* SET: the new value (the proxy takes a reference) */
 };
 
