@@ -6,8 +6,9 @@
  * alters or replays forwarded requests.
  *
  * Frames are matched by the request they are or answer: its "service.operation" and its
- * params.key. Only id, serviceType, operation and params.key are read; every other field (a
- * traceId, say) passes through untouched, and a frame no rule touches is forwarded byte for byte.
+ * params.key. Only id, serviceType, operation and params.key (and a reply's ok and result, to
+ * record it) are read; every other field (a traceId, say) passes through untouched, and a frame no
+ * rule touches is forwarded byte for byte.
  * Every request and every reply is also recorded (the last one per operation and key) so that a
  * test can send or serve it again later, as a parent replaying or rolling back would. */
 #ifndef NSL_TEST_HOSTILE_PROXY_H
