@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -224,8 +225,54 @@ void nsl_hostchan_get_status(const struct nsl_hostchan *hc, struct nsl_hostchan_
     pthread_mutex_unlock(&m->lock);
 }
 
+/* Milliseconds left until the CLOCK_REALTIME deadline ts (0 when past). */
+static int ms_until(const struct timespec *ts)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    long long ms =
+        (long long)(ts->tv_sec - now.tv_sec) * 1000 + (ts->tv_nsec - now.tv_nsec) / 1000000;
+    return ms <= 0 ? 0 : ms > 60000 ? 60000 : (int)ms;
+}
+
+/* Writes one whole frame by the deadline. A parent that stops reading must not hold a caller
+ * (nor the send lock, and with it every other caller) for good: past the deadline the call fails
+ * with TIMEOUT, and since part of the frame may have gone out, the connection is shut down so the
+ * reader reconnects on a clean stream. */
+static nsl_err send_frame_by(struct nsl_hostchan *hc, int fd, const struct nsl_buf *frame,
+                             const struct timespec *deadline, struct nsl_error *err)
+{
+    nsl_err rc = NSL_OK;
+    size_t off = 0;
+    pthread_mutex_lock(&hc->send_lock);
+    while (rc == NSL_OK && off < frame->len) {
+        ssize_t n = send(fd, frame->data + off, frame->len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n > 0) {
+            off += (size_t)n;
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+            rc = nsl_fail(err, NSL_ERR_UNAVAILABLE, "host channel write failed");
+        } else {
+            struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+            int left = ms_until(deadline);
+            if (left == 0 || poll(&pfd, 1, left) == 0)
+                rc = nsl_fail(err, NSL_ERR_TIMEOUT,
+                              "host channel took no request within the deadline");
+        }
+    }
+    if (rc != NSL_OK) {
+        shutdown(fd, SHUT_RDWR);
+        nsl_log(NSL_LOG_WARN, "host_channel_write_failed", "reason",
+                rc == NSL_ERR_TIMEOUT ? "the parent stopped reading" : "write error", NULL);
+    }
+    pthread_mutex_unlock(&hc->send_lock);
+    return rc;
+}
+
 static nsl_err send_request(struct nsl_hostchan *hc, int fd, uint64_t id, const char *service,
-                            const char *operation, json_t *params, struct nsl_error *err)
+                            const char *operation, json_t *params, const struct timespec *deadline,
+                            struct nsl_error *err)
 {
     char idtext[32];
     snprintf(idtext, sizeof idtext, "h-%" PRIu64, id);
@@ -238,15 +285,13 @@ static nsl_err send_request(struct nsl_hostchan *hc, int fd, uint64_t id, const 
     size_t len;
     char *text = req ? nsl_json_dump(req, &len) : NULL;
     json_decref(req);
-    if (!text)
-        return nsl_fail(err, NSL_ERR_INTERNAL, "out of memory");
-    pthread_mutex_lock(&hc->send_lock);
-    int rc = nsl_frame_send(fd, text, len);
-    pthread_mutex_unlock(&hc->send_lock);
+    struct nsl_buf frame = {0};
+    int framed = text ? nsl_frame_append(&frame, text, len) : -1;
     free(text);
-    if (rc != 0)
-        return nsl_fail(err, NSL_ERR_UNAVAILABLE, "host channel write failed");
-    return NSL_OK;
+    nsl_err rc = framed == 0 ? send_frame_by(hc, fd, &frame, deadline, err)
+                             : nsl_fail(err, NSL_ERR_INTERNAL, "out of memory");
+    nsl_buf_free(&frame);
+    return rc;
 }
 
 static nsl_err reply_to_result(json_t *reply, json_t **result, struct nsl_error *err)
@@ -283,12 +328,13 @@ nsl_err nsl_hostchan_call(struct nsl_hostchan *hc, const char *service, const ch
     hc->pending[p.id % PENDING_SLOTS] = &p;
     pthread_mutex_unlock(&hc->lock);
 
-    json_t *empty = params ? NULL : json_object();
-    nsl_err rc = send_request(hc, fd, p.id, service, operation, params ? params : empty, err);
-    json_decref(empty);
-
+    /* One deadline for writing the request and waiting for its answer. */
     struct timespec ts;
     nsl_deadline_after_ms(&ts, timeout_ms);
+    json_t *empty = params ? NULL : json_object();
+    nsl_err rc = send_request(hc, fd, p.id, service, operation, params ? params : empty, &ts, err);
+    json_decref(empty);
+
     pthread_mutex_lock(&hc->lock);
     while (rc == NSL_OK && !p.reply && !p.failed)
         if (pthread_cond_timedwait(&p.cond, &hc->lock, &ts) == ETIMEDOUT)

@@ -25,8 +25,10 @@ void nsl_hostchan_stop(struct nsl_hostchan *hc);
 /* hc may be NULL (no host channel configured): reported as not connected. */
 void nsl_hostchan_get_status(const struct nsl_hostchan *hc, struct nsl_hostchan_status *st);
 
-/* Sends service.operation with params (a reference is taken) and waits up to timeout_ms for the
- * answer. On success *result holds the reply's result (caller owns it). */
+/* Sends service.operation with params (a reference is taken) and waits for the answer; writing
+ * the request and waiting share one deadline of timeout_ms (TIMEOUT past it), so a parent that
+ * stops reading holds no caller for ever (the channel is reset after a write that did not finish).
+ * On success *result holds the reply's result (caller owns it). */
 nsl_err nsl_hostchan_call(struct nsl_hostchan *hc, const char *service, const char *operation,
                           json_t *params, int timeout_ms, json_t **result, struct nsl_error *err);
 

@@ -68,6 +68,25 @@ static bool reply_version(const json_t *result, const char *name, uint64_t *out)
     return true;
 }
 
+/* The parent may refuse a kv call only in the ways docs/storage.md lists. Any other code (a
+ * parent answering a read with INSUFFICIENT_FUNDS, say) is not passed on as if the enclave meant
+ * it: the store answers INTERNAL. */
+static nsl_err host_refusal(nsl_err rc, struct nsl_error *err)
+{
+    switch (rc) {
+    case NSL_OK:
+    case NSL_ERR_NOT_FOUND:
+    case NSL_ERR_CONFLICT:
+    case NSL_ERR_UNAVAILABLE:
+    case NSL_ERR_TIMEOUT:
+    case NSL_ERR_INTERNAL:
+        return rc;
+    default:
+        return nsl_fail(err, NSL_ERR_INTERNAL, "host channel refused a storage call with %s",
+                        nsl_err_name(rc));
+    }
+}
+
 static nsl_err call(struct nsl_store *st, const char *op, json_t *params, json_t **result,
                     struct nsl_error *err)
 {
@@ -75,7 +94,7 @@ static nsl_err call(struct nsl_store *st, const char *op, json_t *params, json_t
         return nsl_fail(err, NSL_ERR_INTERNAL, "out of memory");
     nsl_err rc = nsl_hostchan_call(st->hc, "kv", op, params, st->timeout_ms, result, err);
     json_decref(params);
-    return rc;
+    return host_refusal(rc, err);
 }
 
 /* Seals value for (ns, key, version) into a base64 JSON string. */
@@ -208,8 +227,12 @@ nsl_err nsl_store_list(struct nsl_store *st, const char *ns, const char *prefix,
     NSL_TRY(call(st, "list", params, &result, err));
     json_t *items = json_object_get(result, "items");
     nsl_err rc = NSL_OK;
+    /* An empty page that says there is more would keep every paging loop asking for ever; the
+     * parent always puts at least one item on a page it says is not the last. */
+    bool more = json_is_true(json_object_get(result, "more"));
     if (!json_is_array(items) || json_array_size(items) > limit ||
-        !json_is_boolean(json_object_get(result, "more"))) {
+        !json_is_boolean(json_object_get(result, "more")) ||
+        (more && json_array_size(items) == 0)) {
         rc = bad_reply(err, "kv.list");
         goto out;
     }
@@ -224,7 +247,7 @@ nsl_err nsl_store_list(struct nsl_store *st, const char *ns, const char *prefix,
         page->count = i + 1;
         last = page->items[i].key;
     }
-    page->more = json_is_true(json_object_get(result, "more"));
+    page->more = more;
 out:
     if (rc != NSL_OK)
         nsl_store_page_free(page);
