@@ -60,6 +60,7 @@ struct nsl_worker_job {
     bool logs_exceeded;  /* console output went over max_logs */
     bool limit_reported; /* the pool answered a host call with LIMIT_EXCEEDED */
     bool channel_broken; /* a host call could not be completed */
+    bool closed;         /* answered: the heap is being destroyed, natives throw */
     uint32_t host_calls;
     /* C memory a native holds across Duktape calls that may throw (longjmp): released by the
      * next host call and by the worker once the job ends, never leaked by an error. */
