@@ -24,7 +24,8 @@
 /* ---- protocol.c: one JSON object per frame (common/frame) ---- */
 int nsl_sandbox_send(int fd, const json_t *msg);
 /* Receives one object; timeout_ms < 0 waits for ever. Returns 0, or -1 with errno (ETIMEDOUT,
- * ECONNRESET, EPROTO for a bad frame or payload). */
+ * ECONNRESET, EPROTO for a bad frame or payload, or bytes past the frame: the peer spoke out of
+ * turn). */
 int nsl_sandbox_recv(int fd, int timeout_ms, json_t **msg);
 uint64_t nsl_sandbox_now_ns(void);
 
