@@ -259,6 +259,7 @@ static duk_context *job_heap(size_t cap, uint64_t deadline_ns, struct nsl_worker
     if (!ctx)
         g_heap = (struct nsl_sandbox_heap){.cap = cap};
     g_heap.cap = cap;
+    g_heap.peak = g_heap.used; /* the job's peak: from the fresh heap's size up */
     g_heap.deadline_ns = deadline_ns;
     g_heap.worker = wj;
     if (ctx && g_heap.used > cap) { /* the cap is below what a fresh heap needs */
