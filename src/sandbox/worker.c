@@ -4,9 +4,10 @@
  * the job's byte cap and whose execution-timeout check enforces its deadline; nothing survives
  * from one job to the next. Duktape errors longjmp, so all JS work runs under duk_safe_call.
  *
- * Off the invocation's path: the worker answers first, then destroys the job's heap (wiping it)
- * and creates the next job's heap with the runtime installed while it waits. That heap has run
- * no user code; exactly one job uses it and it is destroyed with that job. */
+ * Off the invocation's path: the worker answers first, then destroys the job's heap (wiping it;
+ * a heap that grew big is destroyed before the answer instead) and creates the next job's heap
+ * with the runtime installed while it waits. That heap has run no user code; exactly one job
+ * uses it and it is destroyed with that job. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,8 @@
 /* The byte cap while a heap is prepared ahead of its job (a fresh heap with the runtime takes a
  * few hundred KiB); the job's own cap applies from its start, creation included. */
 #define PREPARE_CAP (16u << 20)
+/* A job's heap is destroyed after the answer only up to this peak size (see nsl_worker_main). */
+#define DEFER_DESTROY_MAX (1u << 20)
 
 /* A job's Duktape-side inputs and outputs (duk_safe_call's udata). */
 struct js_call {
@@ -393,6 +396,10 @@ void nsl_worker_main(int fd)
             done = done_msg(NSL_ERR_INTERNAL, "unknown message");
         json_decref(job);
         finish_answer(done, &r);
+        /* A big heap takes long to destroy (and wipe): that happens before the answer, so it
+         * never eats into the time of the next job, which the pool starts counting at once. */
+        if (g_heap.peak > DEFER_DESTROY_MAX)
+            end_job(&r);
         int rc = done ? nsl_sandbox_send(fd, done) : -1;
         json_decref(done);
         end_job(&r);
