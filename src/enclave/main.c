@@ -21,6 +21,7 @@
 #include "enclave/server.h"
 #include "enclave/storage.h"
 #include "sandbox/sandbox.h"
+#include "services/function_cache.h"
 #include "services/function_schedule.h"
 #include "services/pricefeed.h"
 #include "services/audit.h"
@@ -197,6 +198,7 @@ static int serve(const struct enclave_config *cfg, struct nsl_enclave_ctx *ctx,
     ctx->replay = nsl_replay_cache_new((size_t)cfg->replay_cache_size);
     ctx->rate = nsl_rate_limit_new((double)cfg->rate_limit, (double)cfg->rate_burst);
     ctx->wallet = nsl_wallet_keys_new();
+    ctx->functions = nsl_function_cache_new();
     struct nsl_error err = {0};
     if (nsl_identity_new(strcmp(cfg->mode, "sim") == 0, &ctx->identity, &err) != NSL_OK) {
         nsl_log(NSL_LOG_ERROR, "start_failed", "reason", err.message, NULL);
@@ -206,7 +208,8 @@ static int serve(const struct enclave_config *cfg, struct nsl_enclave_ctx *ctx,
         nsl_log(NSL_LOG_ERROR, "start_failed", "reason", err.message, NULL);
         return 1;
     }
-    if (!ctx->accounts || !ctx->audit || !ctx->replay || !ctx->rate || !ctx->wallet) {
+    if (!ctx->accounts || !ctx->audit || !ctx->replay || !ctx->rate || !ctx->wallet ||
+        !ctx->functions) {
         nsl_log(NSL_LOG_ERROR, "start_failed", "reason", "out of memory", NULL);
         return 1;
     }
@@ -285,6 +288,7 @@ int main(int argc, char **argv)
     nsl_replay_cache_free(ctx.replay);
     nsl_rate_limit_free(ctx.rate);
     nsl_wallet_keys_free(ctx.wallet);
+    nsl_function_cache_free(ctx.functions);
     nsl_identity_free(ctx.identity);
     nsl_egress_free(ctx.egress);
     nsl_sandbox_stop(ctx.sandbox);

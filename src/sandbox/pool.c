@@ -29,6 +29,7 @@ struct slot {
     pid_t pid; /* 0 = none yet */
     int fd;
     bool busy;
+    uint64_t freed; /* when it was last given back (pool ticks) */
 };
 
 struct nsl_sandbox {
@@ -38,6 +39,7 @@ struct nsl_sandbox {
     pthread_cond_t freed;
     unsigned n;
     struct slot *slots;
+    uint64_t ticks; /* give-backs so far */
 };
 
 /* What one exchange with a worker produced. */
@@ -131,8 +133,10 @@ static nsl_err take(struct nsl_sandbox *sb, struct slot **out, struct nsl_error 
     struct slot *s = NULL;
     pthread_mutex_lock(&sb->lock);
     for (;;) {
-        for (unsigned i = 0; i < sb->n && !s; i++)
-            if (!sb->slots[i].busy)
+        /* The worker idle longest: after answering, a worker destroys the job's heap and makes
+         * the next one, so the one freed last is the likeliest to be still busy with that. */
+        for (unsigned i = 0; i < sb->n; i++)
+            if (!sb->slots[i].busy && (!s || sb->slots[i].freed < s->freed))
                 s = &sb->slots[i];
         if (s || pthread_cond_timedwait(&sb->freed, &sb->lock, &until) == ETIMEDOUT)
             break;
@@ -157,6 +161,7 @@ static void give_back(struct nsl_sandbox *sb, struct slot *s)
 {
     pthread_mutex_lock(&sb->lock);
     s->busy = false;
+    s->freed = ++sb->ticks;
     pthread_cond_signal(&sb->freed);
     pthread_mutex_unlock(&sb->lock);
 }

@@ -64,11 +64,17 @@ static const char *const allowed_globals[] = {"Object",
                                               "TextDecoder",
                                               NULL};
 
+/* The running job; throws when there is none (a heap prepared ahead of its job) or when the job
+ * has been answered (its heap is being destroyed after the reply), so nothing can reach the
+ * socket or the logs outside a job. */
 static struct nsl_worker_job *job_of(duk_context *ctx)
 {
     duk_memory_functions funcs;
     duk_get_memory_functions(ctx, &funcs);
-    return ((struct nsl_sandbox_heap *)funcs.udata)->worker;
+    struct nsl_worker_job *job = ((struct nsl_sandbox_heap *)funcs.udata)->worker;
+    if (!job || job->closed)
+        (void)duk_error(ctx, DUK_ERR_ERROR, "the invocation has ended");
+    return job;
 }
 
 static void wipe_string(json_t *s)

@@ -24,7 +24,8 @@
 /* ---- protocol.c: one JSON object per frame (common/frame) ---- */
 int nsl_sandbox_send(int fd, const json_t *msg);
 /* Receives one object; timeout_ms < 0 waits for ever. Returns 0, or -1 with errno (ETIMEDOUT,
- * ECONNRESET, EPROTO for a bad frame or payload). */
+ * ECONNRESET, EPROTO for a bad frame or payload, or bytes past the frame: the peer spoke out of
+ * turn). */
 int nsl_sandbox_recv(int fd, int timeout_ms, json_t **msg);
 uint64_t nsl_sandbox_now_ns(void);
 
@@ -60,6 +61,7 @@ struct nsl_worker_job {
     bool logs_exceeded;  /* console output went over max_logs */
     bool limit_reported; /* the pool answered a host call with LIMIT_EXCEEDED */
     bool channel_broken; /* a host call could not be completed */
+    bool closed;         /* answered: the heap is being destroyed, natives throw */
     uint32_t host_calls;
     /* C memory a native holds across Duktape calls that may throw (longjmp): released by the
      * next host call and by the worker once the job ends, never leaked by an error. */

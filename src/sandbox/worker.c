@@ -2,7 +2,12 @@
  * initialised paths that would need syscalls later), installs its seccomp filter and then serves
  * jobs from the pool one at a time. Each job gets a FRESH Duktape heap whose allocator enforces
  * the job's byte cap and whose execution-timeout check enforces its deadline; nothing survives
- * from one job to the next. Duktape errors longjmp, so all JS work runs under duk_safe_call. */
+ * from one job to the next. Duktape errors longjmp, so all JS work runs under duk_safe_call.
+ *
+ * Off the invocation's path: the worker answers first, then destroys the job's heap (wiping it;
+ * a heap that grew big is destroyed before the answer instead) and creates the next job's heap
+ * with the runtime installed while it waits. That heap has run no user code; exactly one job
+ * uses it and it is destroyed with that job. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +21,11 @@
 
 /* Allocation header: the payload size, kept so frees can wipe and the budget can be returned. */
 #define HDR 16
+/* The byte cap while a heap is prepared ahead of its job (a fresh heap with the runtime takes a
+ * few hundred KiB); the job's own cap applies from its start, creation included. */
+#define PREPARE_CAP (16u << 20)
+/* A job's heap is destroyed after the answer only up to this peak size (see nsl_worker_main). */
+#define DEFER_DESTROY_MAX (1u << 20)
 
 /* A job's Duktape-side inputs and outputs (duk_safe_call's udata). */
 struct js_call {
@@ -24,11 +34,15 @@ struct js_call {
     const char *args; /* JSON text */
     size_t args_len;
     bool syntax_only;
+    bool installed; /* the runtime is already in the heap (a prepared heap) */
 };
 
-static int g_fd = -1;                   /* the socket to the pool */
-static struct nsl_sandbox_heap *g_heap; /* the running job's heap state (fatal handler) */
-static struct nsl_worker_job *g_job;
+static int g_fd = -1; /* the socket to the pool */
+/* The state of the one heap the worker holds at a time (prepared, then the job's): its udata
+ * for the whole of its life. */
+static struct nsl_sandbox_heap g_heap;
+static duk_context *g_ready;         /* the next job's fresh heap, or NULL */
+static struct nsl_worker_job *g_job; /* the running job, until it is answered */
 
 static void *heap_alloc(void *udata, duk_size_t size)
 {
@@ -93,12 +107,14 @@ __attribute__((noreturn)) static void heap_fatal(void *udata, const char *msg)
 {
     (void)udata;
     (void)msg;
-    bool memory = g_heap && g_heap->memory_refused;
+    if (!g_job || g_job->closed)
+        _exit(3); /* no job to answer for: the pool finds the worker gone and replaces it */
+    bool memory = g_heap.memory_refused;
     json_t *m = done_msg(memory ? NSL_ERR_LIMIT_EXCEEDED : NSL_ERR_FUNCTION_FAILED,
                          memory ? "memory limit exceeded" : "the function's interpreter failed");
     if (m) {
         json_object_set_new(m, "retire", json_true());
-        if (g_job && g_job->logs)
+        if (g_job->logs)
             json_object_set(m, "logs", g_job->logs);
         nsl_sandbox_send(g_fd, m);
     }
@@ -120,7 +136,8 @@ static duk_ret_t js_run(duk_context *ctx, void *udata)
     const struct js_call *c = udata;
     if (c->syntax_only)
         return js_compile(ctx, c);
-    nsl_runtime_install(ctx);
+    if (!c->installed)
+        nsl_runtime_install(ctx);
     js_compile(ctx, c);
     duk_call(ctx, 0);
     duk_pop(ctx);
@@ -207,48 +224,93 @@ static json_t *describe_error(duk_context *ctx, bool syntax_only)
     return m;
 }
 
-static json_t *run_job(const json_t *job)
+/* A job between its start and the destruction of its heap (after the answer). */
+struct job_run {
+    duk_context *ctx;
+    struct nsl_worker_job wj;
+    char *args;
+};
+
+static duk_ret_t js_install(duk_context *ctx, void *udata)
+{
+    (void)udata;
+    nsl_runtime_install(ctx);
+    return 0;
+}
+
+/* While idle: the next job's heap, fresh, with the runtime installed (no user code runs here).
+ * On any failure there is none and the job creates its own as before. */
+static void prepare_heap(void)
+{
+    g_heap = (struct nsl_sandbox_heap){.cap = PREPARE_CAP};
+    duk_context *ctx = duk_create_heap(heap_alloc, heap_realloc, heap_free, &g_heap, heap_fatal);
+    if (ctx &&
+        (duk_safe_call(ctx, js_install, NULL, 0, 0) != DUK_EXEC_SUCCESS || g_heap.memory_refused)) {
+        duk_destroy_heap(ctx);
+        ctx = NULL;
+    }
+    g_ready = ctx;
+}
+
+/* The job's heap: the prepared one under the job's cap and deadline, else a new one. */
+static duk_context *job_heap(size_t cap, uint64_t deadline_ns, struct nsl_worker_job *wj,
+                             bool *installed)
+{
+    duk_context *ctx = g_ready;
+    g_ready = NULL;
+    *installed = ctx != NULL;
+    if (!ctx)
+        g_heap = (struct nsl_sandbox_heap){.cap = cap};
+    g_heap.cap = cap;
+    g_heap.peak = g_heap.used; /* the job's peak: from the fresh heap's size up */
+    g_heap.deadline_ns = deadline_ns;
+    g_heap.worker = wj;
+    if (ctx && g_heap.used > cap) { /* the cap is below what a fresh heap needs */
+        g_heap.memory_refused = true;
+        duk_destroy_heap(ctx);
+        return NULL;
+    }
+    return ctx ? ctx : duk_create_heap(heap_alloc, heap_realloc, heap_free, &g_heap, heap_fatal);
+}
+
+/* Runs a job up to its answer (returned); its heap stays in r until end_job. */
+static json_t *run_job(const json_t *job, struct job_run *r)
 {
     bool syntax_only = strcmp(json_string_value(json_object_get(job, "type")), "syntax") == 0;
     const json_t *src = json_object_get(job, "source");
     const json_t *limits = json_object_get(job, "limits");
-    char *args = json_dumps(json_object_get(job, "args"), JSON_ENCODE_ANY | JSON_COMPACT);
-    if (!json_is_string(src) || !json_is_object(limits) || !args) {
-        free(args);
+    r->args = json_dumps(json_object_get(job, "args"), JSON_ENCODE_ANY | JSON_COMPACT);
+    if (!json_is_string(src) || !json_is_object(limits) || !r->args)
         return done_msg(NSL_ERR_INTERNAL, "malformed job");
-    }
     uint64_t time_ms = (uint64_t)json_integer_value(json_object_get(limits, "time_ms"));
-    struct nsl_sandbox_heap heap = {
-        .cap = (size_t)json_integer_value(json_object_get(limits, "memory_bytes")),
-        .deadline_ns = nsl_sandbox_now_ns() + time_ms * 1000000u,
-    };
-    struct nsl_worker_job wj = {
+    r->wj = (struct nsl_worker_job){
         .fd = g_fd,
         .max_logs = (size_t)json_integer_value(json_object_get(limits, "max_logs")),
         .logs = json_array(),
     };
     size_t max_result = (size_t)json_integer_value(json_object_get(limits, "max_result"));
-    heap.worker = &wj;
-    g_heap = &heap;
-    g_job = &wj;
-
-    json_t *done = NULL;
-    duk_context *ctx = duk_create_heap(heap_alloc, heap_realloc, heap_free, &heap, heap_fatal);
-    if (!ctx) {
-        done = done_msg(heap.memory_refused ? NSL_ERR_LIMIT_EXCEEDED : NSL_ERR_INTERNAL,
+    g_job = &r->wj;
+    struct js_call call = {json_string_value(src),
+                           json_string_length(src),
+                           r->args,
+                           strlen(r->args),
+                           syntax_only,
+                           false};
+    r->ctx = job_heap((size_t)json_integer_value(json_object_get(limits, "memory_bytes")),
+                      nsl_sandbox_now_ns() + time_ms * 1000000u, &r->wj, &call.installed);
+    if (!r->ctx)
+        return done_msg(g_heap.memory_refused ? NSL_ERR_LIMIT_EXCEEDED : NSL_ERR_INTERNAL,
                         "the function's heap could not be created");
-        goto out;
-    }
-    struct js_call call = {json_string_value(src), json_string_length(src), args, strlen(args),
-                           syntax_only};
+    duk_context *ctx = r->ctx;
     int rc = duk_safe_call(ctx, js_run, &call, 0, 1);
-    if (heap.memory_refused)
+    json_t *done = NULL;
+    if (g_heap.memory_refused)
         done = done_msg(NSL_ERR_LIMIT_EXCEEDED, "the function exceeded its memory limit");
-    else if (heap.timed_out)
+    else if (g_heap.timed_out)
         done = done_msg(NSL_ERR_TIMEOUT, "the function ran out of time");
-    else if (wj.logs_exceeded)
+    else if (r->wj.logs_exceeded)
         done = done_msg(NSL_ERR_LIMIT_EXCEEDED, "the function's console output exceeded its limit");
-    else if (wj.limit_reported)
+    else if (r->wj.limit_reported)
         done = done_msg(NSL_ERR_LIMIT_EXCEEDED, "the function exceeded its outbound call limit");
     else if (rc != DUK_EXEC_SUCCESS)
         done = describe_error(ctx, syntax_only);
@@ -262,18 +324,32 @@ static json_t *run_job(const json_t *job)
         else if ((done = done_msg(NSL_OK, NULL)) != NULL)
             json_object_set_new(done, "result", json_stringn(text, len));
     }
-    duk_destroy_heap(ctx);
-out:
-    nsl_runtime_release(&wj);
-    if (done) {
-        json_object_set(done, "logs", wj.logs);
-        json_object_set_new(done, "memory_peak", json_integer((json_int_t)heap.peak));
-    }
-    json_decref(wj.logs);
-    free(args);
-    g_heap = NULL;
-    g_job = NULL;
     return done;
+}
+
+/* Adds what the answer reports about the job's logs and memory. */
+static void finish_answer(json_t *done, const struct job_run *r)
+{
+    if (!done)
+        return;
+    json_object_set_new(done, "logs", r->wj.logs ? json_incref(r->wj.logs) : json_array());
+    json_object_set_new(done, "memory_peak", json_integer((json_int_t)g_heap.peak));
+}
+
+/* After the answer: closes the job (natives throw from now on, so nothing can reach the socket
+ * or the logs), destroys its heap — the allocator wipes every block — and frees its C memory. */
+static void end_job(struct job_run *r)
+{
+    r->wj.closed = true;
+    g_heap.timed_out = true; /* any JS still run (a finalizer) stops at its first check */
+    g_heap.deadline_ns = 1;
+    if (r->ctx)
+        duk_destroy_heap(r->ctx);
+    nsl_runtime_release(&r->wj);
+    json_decref(r->wj.logs);
+    free(r->args);
+    g_job = NULL;
+    *r = (struct job_run){0};
 }
 
 /* Runs once before the filter: paths Duktape and libc initialise lazily with syscalls the filter
@@ -307,18 +383,26 @@ void nsl_worker_main(int fd)
     if (nsl_sandbox_seccomp_install(fd) != 0)
         _exit(2);
     for (;;) {
+        prepare_heap();
         json_t *job = NULL;
         if (nsl_sandbox_recv(fd, -1, &job) != 0)
             _exit(0); /* the pool closed our socket */
         const char *type = json_string_value(json_object_get(job, "type"));
+        struct job_run r = {0};
         json_t *done = NULL;
         if (type && (strcmp(type, "job") == 0 || strcmp(type, "syntax") == 0))
-            done = run_job(job);
+            done = run_job(job, &r);
         else
             done = done_msg(NSL_ERR_INTERNAL, "unknown message");
         json_decref(job);
+        finish_answer(done, &r);
+        /* A big heap takes long to destroy (and wipe): that happens before the answer, so it
+         * never eats into the time of the next job, which the pool starts counting at once. */
+        if (g_heap.peak > DEFER_DESTROY_MAX)
+            end_job(&r);
         int rc = done ? nsl_sandbox_send(fd, done) : -1;
         json_decref(done);
+        end_job(&r);
         if (rc != 0)
             _exit(1);
     }

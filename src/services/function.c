@@ -16,6 +16,7 @@
 #include "enclave/identity.h"
 #include "enclave/storage.h"
 #include "sandbox/sandbox.h"
+#include "services/function_cache.h"
 #include "services/function_host.h"
 #include "services/function_schedule.h"
 #include "services/service.h"
@@ -133,7 +134,9 @@ nsl_err nsl_function_deploy(struct nsl_call *call)
         if (rc == NSL_ERR_NOT_FOUND)
             rc = NSL_OK; /* a new function */
     }
-    json_int_t version = meta ? nsl_json_int(meta, "version", 0) + 1 : 1;
+    /* After a delete, meta_version is the tombstone's: numbering goes on from there, so a
+     * version (and its source key) is never reused for other code. */
+    json_int_t version = meta ? nsl_json_int(meta, "version", 0) + 1 : (json_int_t)meta_version + 1;
     char code_hash[65], meta_key[200], src_key[220];
     hex_sha256(source, source_len, code_hash);
     json_t *secrets = json_object_get(call->params, "secrets");
@@ -152,6 +155,7 @@ nsl_err nsl_function_deploy(struct nsl_call *call)
         uint64_t versions[2];
         rc = text ? nsl_store_batch(st, w, 2, versions, &call->error)
                   : nsl_fail(&call->error, NSL_ERR_INTERNAL, "out of memory");
+        nsl_function_cache_evict(call->ctx->functions, call->caller.account_id, name);
         free(text);
     }
     if (rc == NSL_OK)
@@ -208,6 +212,7 @@ nsl_err nsl_function_delete(struct nsl_call *call)
     key_of("meta", call->caller.account_id, name, key, sizeof key);
     nsl_function_unschedule_name(call->ctx, call->caller.account_id, name);
     nsl_err rc = nsl_store_delete(st, NS, key, version, &call->error);
+    nsl_function_cache_evict(call->ctx->functions, call->caller.account_id, name);
     if (rc == NSL_OK)
         call->result = json_pack("{s:s, s:b}", "name", name, "deleted", 1);
     json_decref(meta);
@@ -231,11 +236,12 @@ static nsl_err make_receipt(struct nsl_call *call, const json_t *meta, const jso
         hex_sha256(ajcs, alen, args_hash);
         hex_sha256(rjcs, rlen, result_hash);
         nsl_hex_encode(nsl_neo_signing_key_public(signer), NSL_NEO_PUBKEY_LEN, pub);
+        /* Copies, not references: meta is shared with other invocations (function_cache.h). */
         *receipt = json_pack(
-            "{s:O, s:O, s:O, s:s, s:s, s:I, s:s}", "functionName", json_object_get(meta, "name"),
-            "version", json_object_get(meta, "version"), "codeHash",
-            json_object_get(meta, "codeHash"), "argsHash", args_hash, "resultHash", result_hash,
-            "timestamp", (json_int_t)time(NULL), "signerPublicKey", pub);
+            "{s:s, s:I, s:s, s:s, s:s, s:I, s:s}", "functionName", nsl_json_str(meta, "name"),
+            "version", nsl_json_int(meta, "version", 0), "codeHash", nsl_json_str(meta, "codeHash"),
+            "argsHash", args_hash, "resultHash", result_hash, "timestamp", (json_int_t)time(NULL),
+            "signerPublicKey", pub);
         size_t len;
         char *text = *receipt ? nsl_jcs_serialize(*receipt, &len) : NULL;
         uint8_t sig[NSL_NEO_SIG_LEN];
@@ -265,6 +271,42 @@ nsl_err nsl_function_invoke(struct nsl_call *call)
     return rc;
 }
 
+/* The code to run for account's function name: cached, else its meta record and the source of
+ * its version from the store, the source checked against the meta's codeHash (so a run always
+ * executes the code its receipt names), then cached (function_cache.h). */
+static nsl_err load_code(struct nsl_call *call, struct nsl_store *st, const char *account,
+                         const char *name, const struct nsl_function_code **out)
+{
+    struct nsl_function_cache *cache = call->ctx->functions;
+    if ((*out = nsl_function_cache_get(cache, account, name)) != NULL)
+        return NSL_OK;
+    uint64_t generation = nsl_function_cache_generation(cache), version;
+    json_t *meta = NULL;
+    NSL_TRY(load_meta(call, st, account, name, &meta, &version));
+    char key[220], hash[65];
+    snprintf(key, sizeof key, "src/%s/%s/%010lld", account, name,
+             (long long)nsl_json_int(meta, "version", 0));
+    struct nsl_secret *source = NULL;
+    nsl_err rc = nsl_store_get(st, NS, key, &source, &version, &call->error);
+    if (rc == NSL_OK) {
+        hex_sha256(nsl_secret_bytes(source), nsl_secret_len(source), hash);
+        if (strcmp(hash, nsl_json_str(meta, "codeHash") ?: "") != 0)
+            rc = nsl_fail(&call->error, NSL_ERR_INTERNAL,
+                          "function %s: the stored source does not match its code hash", name);
+    }
+    if (rc == NSL_OK) {
+        *out = nsl_function_code_new(meta, (const char *)nsl_secret_bytes(source),
+                                     nsl_secret_len(source));
+        meta = NULL; /* the code owns it now (or freed it) */
+        rc = *out ? NSL_OK : nsl_fail(&call->error, NSL_ERR_INTERNAL, "out of memory");
+    }
+    if (rc == NSL_OK)
+        nsl_function_cache_put(cache, account, name, generation, *out);
+    nsl_secret_free(source);
+    json_decref(meta);
+    return rc;
+}
+
 nsl_err nsl_function_run(struct nsl_enclave_ctx *ctx, const char *account, const char *name,
                          const json_t *args, json_t **out, struct nsl_error *err)
 {
@@ -276,29 +318,20 @@ nsl_err nsl_function_run(struct nsl_enclave_ctx *ctx, const char *account, const
         return st ? nsl_fail(err, NSL_ERR_UNAVAILABLE, "the function sandbox is not running")
                   : call.error.code;
     }
-    json_t *meta = NULL;
-    uint64_t version;
-    nsl_err rc = load_meta(&call, st, account, name, &meta, &version);
-    struct nsl_secret *source = NULL;
-    if (rc == NSL_OK) {
-        char key[220];
-        snprintf(key, sizeof key, "src/%s/%s/%010lld", account, name,
-                 (long long)nsl_json_int(meta, "version", 0));
-        uint64_t sv;
-        rc = nsl_store_get(st, NS, key, &source, &sv, &call.error);
-    }
+    const struct nsl_function_code *code = NULL;
+    nsl_err rc = load_code(&call, st, account, name, &code);
     struct nsl_sandbox_outcome outcome = {0};
     if (rc == NSL_OK) {
-        json_t *limits = json_object_get(meta, "limits");
+        json_t *limits = json_object_get(code->meta, "limits");
         struct nsl_function_host host_ctx = {.ctx = ctx,
                                              .store = st,
                                              .account = account,
                                              .function = name,
-                                             .declared = json_object_get(meta, "secrets")};
+                                             .declared = json_object_get(code->meta, "secrets")};
         struct nsl_sandbox_host host = nsl_function_host_callbacks(&host_ctx);
         struct nsl_sandbox_run run = {
-            .source = (const char *)nsl_secret_bytes(source),
-            .source_len = nsl_secret_len(source),
+            .source = code->source,
+            .source_len = code->source_len,
             .args = args,
             .limits = {(uint32_t)nsl_json_int(limits, "timeMs", 1000),
                        (size_t)nsl_json_int(limits, "memoryBytes", 16 << 20),
@@ -310,15 +343,14 @@ nsl_err nsl_function_run(struct nsl_enclave_ctx *ctx, const char *account, const
     }
     json_t *receipt = NULL;
     if (rc == NSL_OK)
-        rc = make_receipt(&call, meta, args, outcome.result, &receipt);
+        rc = make_receipt(&call, code->meta, args, outcome.result, &receipt);
     if (rc == NSL_OK)
         *out = json_pack("{s:O, s:O, s:{s:I, s:I, s:I}, s:o}", "result", outcome.result, "logs",
                          outcome.logs, "usage", "durationUs", (json_int_t)outcome.duration_us,
                          "memoryPeakBytes", (json_int_t)outcome.memory_peak, "httpRequests",
                          (json_int_t)outcome.http_requests, "receipt", receipt);
     nsl_sandbox_outcome_free(&outcome);
-    nsl_secret_free(source);
-    json_decref(meta);
+    nsl_function_code_release(code);
     if (rc != NSL_OK)
         *err = call.error;
     return rc;

@@ -19,6 +19,7 @@ struct nsl_rate_limit;
 struct nsl_wallet_keys;
 struct nsl_identity;
 struct nsl_sandbox;
+struct nsl_function_cache;
 struct nsl_scheduler;
 struct nsl_identity;
 
@@ -38,6 +39,8 @@ struct nsl_enclave_ctx {
     bool require_sealed;             /* sensitive operations must arrive sealed */
     int64_t max_secrets;             /* per account */
     struct nsl_sandbox *sandbox;     /* function workers (forked before any secret) */
+    /* Deployed functions (function_cache.h); NULL: every invocation reads the store. */
+    struct nsl_function_cache *functions;
     struct nsl_scheduler *scheduler; /* scheduled functions */
     struct nsl_egress *egress;       /* HTTPS via the parent's egress proxy (egress_client.h) */
     struct nsl_pricefeed *pricefeed; /* price feed scheduler and fetcher */

@@ -1,7 +1,8 @@
 /* The function service end to end (issue 8) against the real daemons: deploy (syntax errors
  * refused), invoke with args, logs and a receipt whose signature verifies with the enclave's
  * signing key over the JCS of the receipt, secrets only when declared and granted, limits
- * (infinite loop, memory bomb), fresh globals per call, scheduling, ownership. */
+ * (infinite loop, memory bomb), fresh globals per call, redeploy and delete seen at once,
+ * scheduling, ownership. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -222,6 +223,42 @@ static void test_secrets_need_declaration_and_grant(void **state)
     json_decref(reply);
 }
 
+static json_int_t receipt_version(json_t *reply)
+{
+    json_t *receipt = json_object_get(nsl_client_result(reply), "receipt");
+    return json_integer_value(json_object_get(receipt, "version"));
+}
+
+/* The enclave keeps deployed code between invocations (function_cache.h): a redeploy runs the
+ * new code at once, a deleted function is gone, and a deploy after a delete goes on with a new
+ * version instead of reusing one. */
+static void test_redeploy_and_delete_take_effect_at_once(void **state)
+{
+    (void)state;
+    deploy("ver", "function main() { return 'one'; }", NULL);
+    json_t *reply = invoke(alice, "ver", NULL);
+    assert_string_equal(json_string_value(json_object_get(nsl_client_result(reply), "result")),
+                        "one");
+    json_int_t first = receipt_version(reply);
+    json_decref(reply);
+    deploy("ver", "function main() { return 'two'; }", NULL);
+    reply = invoke(alice, "ver", NULL);
+    assert_string_equal(json_string_value(json_object_get(nsl_client_result(reply), "result")),
+                        "two");
+    assert_int_equal(receipt_version(reply), first + 1);
+    json_decref(reply);
+    reply = fn(alice, "delete", json_pack("{s:s}", "name", "ver"));
+    nsl_client_result(reply);
+    json_decref(reply);
+    nsl_client_expect_error(invoke(alice, "ver", NULL), "NOT_FOUND");
+    deploy("ver", "function main() { return 'three'; }", NULL);
+    reply = invoke(alice, "ver", NULL);
+    assert_string_equal(json_string_value(json_object_get(nsl_client_result(reply), "result")),
+                        "three");
+    assert_true(receipt_version(reply) > first + 1);
+    json_decref(reply);
+}
+
 static void test_another_account_cannot_invoke(void **state)
 {
     (void)state;
@@ -266,6 +303,7 @@ int main(void)
         cmocka_unit_test(test_limits_stop_runaways_and_the_service_keeps_answering),
         cmocka_unit_test(test_globals_do_not_survive_between_calls),
         cmocka_unit_test(test_secrets_need_declaration_and_grant),
+        cmocka_unit_test(test_redeploy_and_delete_take_effect_at_once),
         cmocka_unit_test(test_another_account_cannot_invoke),
         cmocka_unit_test(test_schedule_runs_and_unschedule_stops),
     };

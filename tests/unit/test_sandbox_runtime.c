@@ -242,6 +242,32 @@ static void test_sandbox_globals_do_not_survive(void **state)
                       "[\"undefined\",\"undefined\"]");
 }
 
+/* One worker, so every job lands on it: the heap it prepares while idle, with the runtime
+ * already installed, is still fresh for each job, and a job's own cap applies to it. */
+static void test_sandbox_prepared_heaps_are_fresh_on_one_worker(void **state)
+{
+    (void)state;
+    struct nsl_sandbox *shared = sb;
+    struct nsl_error err = {0};
+    assert_int_equal(nsl_sandbox_start(1, &sb, &err), NSL_OK);
+    for (int i = 0; i < 3; i++) {
+        expect_result("function main() { var was = [typeof leak, typeof ({}).x, typeof [].push,"
+                      " typeof nsl.secrets.get, typeof console.log];"
+                      " globalThis.leak = 1; Object.prototype.x = 2; Array.prototype.push = null;"
+                      " nsl.secrets = 'gone'; console.log = null; return was; }",
+                      "[\"undefined\",\"undefined\",\"function\",\"function\",\"function\"]");
+    }
+    struct nsl_sandbox_limits tiny = limits;
+    tiny.memory_bytes = 4096; /* below what a fresh heap needs */
+    struct nsl_sandbox_outcome out;
+    assert_int_equal(invoke_with("function main() { return 1; }", NULL, tiny, NULL, &out, &err),
+                     NSL_ERR_LIMIT_EXCEEDED);
+    nsl_sandbox_outcome_free(&out);
+    expect_result("function main() { return typeof leak; }", "\"undefined\"");
+    nsl_sandbox_stop(sb);
+    sb = shared;
+}
+
 static void test_sandbox_forbidden_globals_absent(void **state)
 {
     (void)state;
@@ -372,6 +398,7 @@ int main(void)
         cmocka_unit_test(test_sandbox_output_limits),
         cmocka_unit_test(test_sandbox_deep_recursion_is_handled),
         cmocka_unit_test(test_sandbox_globals_do_not_survive),
+        cmocka_unit_test(test_sandbox_prepared_heaps_are_fresh_on_one_worker),
         cmocka_unit_test(test_sandbox_forbidden_globals_absent),
         cmocka_unit_test(test_sandbox_secrets_via_host),
         cmocka_unit_test(test_sandbox_price_and_crypto),
