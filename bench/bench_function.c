@@ -206,14 +206,13 @@ static double service_concurrent(double seconds, double *per_cpu)
 {
     struct nsl_buf frame = {0};
     assert_int_equal(nsl_frame_append(&frame, request, strlen(request)), 0);
-    struct nsl_load load = {stack.enclave_url,
-                            NSL_LOAD_FRAMES,
-                            (const char *)frame.data,
-                            frame.len,
-                            CONNS,
-                            seconds,
-                            "\"ok\":true",
-                            0};
+    struct nsl_load load = {.url = stack.enclave_url,
+                            .protocol = NSL_LOAD_FRAMES,
+                            .request = (const char *)frame.data,
+                            .request_len = frame.len,
+                            .connections = CONNS,
+                            .seconds = seconds,
+                            .expect = "\"ok\":true"};
     double cpu = server_cpu_seconds(), wall = now_s();
     double rate = nsl_load_run(&load);
     cpu = server_cpu_seconds() - cpu;
