@@ -4,7 +4,11 @@
  * Store (namespace "pricefeed"): config/<pair> the pair's configuration; latest/<pair> the last
  * published round (its version is the compare-and-swap guard that keeps round numbers unique);
  * round/<pair>/<20 digits of UINT64_MAX - round> every round, so a listing comes newest first.
- * The last KEEP_ROUNDS rounds are kept. */
+ * The last KEEP_ROUNDS rounds are kept.
+ *
+ * When several enclaves share the store (docs/scale-out.md), only the holder of the lease
+ * leases/pricefeed-scheduler runs scheduled updates, and it reloads the schedule from the store
+ * every RELOAD_MS so that pairs configured through another enclave are picked up. */
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -19,12 +23,16 @@
 #include "enclave/egress_client.h"
 #include "enclave/identity.h"
 #include "enclave/storage.h"
+#include "services/lease.h"
 #include "services/pricefeed.h"
 
 #define NS          "pricefeed"
 #define KEEP_ROUNDS 10000
 #define MAX_PAIRS   256
 #define TICK_MS     500
+#define LEASE_NAME  "pricefeed-scheduler"
+#define LEASE_MS    10000
+#define RELOAD_MS   5000
 
 struct scheduled_pair {
     char pair[NSL_PRICE_PAIR_MAX + 1];
@@ -43,6 +51,9 @@ struct nsl_pricefeed {
     struct scheduled_pair pairs[MAX_PAIRS];
     size_t count;
     pthread_t thread;
+    char holder[NSL_LEASE_HOLDER_LEN + 1]; /* this enclave's id in the scheduler lease */
+    bool leader;                           /* holds the lease (shared stores only) */
+    int64_t reload_at_ms;                  /* when a leader reads the schedule again */
 };
 
 /* The default transport: every source at once through the enclave's egress client (ctx is the
@@ -238,6 +249,8 @@ static void schedule_pair(struct nsl_pricefeed *feed, const char *pair, int64_t 
             e = &feed->pairs[i];
     if (!e && feed->count == MAX_PAIRS)
         return;
+    if (e && e->interval_sec == interval)
+        return; /* unchanged (a reload): keep its next run */
     if (!e)
         e = &feed->pairs[feed->count++];
     snprintf(e->pair, sizeof e->pair, "%s", pair);
@@ -399,15 +412,45 @@ static void run_due(struct nsl_pricefeed *feed, struct nsl_store *st)
     }
 }
 
+static int64_t monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Whether this enclave runs the schedule now: always on a store of its own; on a shared store
+ * only while it holds the lease, reading the schedule again when it takes the lease and every
+ * RELOAD_MS while it keeps it. Lock held. */
+static bool scheduler_turn(struct nsl_pricefeed *feed, struct nsl_store *st)
+{
+    if (!nsl_store_shared(st))
+        return true;
+    bool held = false;
+    struct nsl_error err = {0};
+    if (nsl_lease_hold(st, LEASE_NAME, feed->holder, LEASE_MS, &held, &err) != NSL_OK)
+        held = false; /* the store is unreachable: nobody can be sure, so do not run */
+    if (held != feed->leader)
+        nsl_log(NSL_LOG_INFO, held ? "pricefeed_lease_taken" : "pricefeed_lease_lost", "holder",
+                feed->holder, NULL);
+    if (held && (!feed->leader || monotonic_ms() >= feed->reload_at_ms)) {
+        feed->loaded = false;
+        feed->reload_at_ms = monotonic_ms() + RELOAD_MS;
+    }
+    feed->leader = held;
+    return held;
+}
+
 static void *pricefeed_main(void *arg)
 {
     struct nsl_pricefeed *feed = arg;
     pthread_mutex_lock(&feed->lock);
     while (!feed->stopping) {
         struct nsl_store *st = nsl_storage_get(feed->ctx->storage, NULL);
-        if (st && !feed->loaded)
+        bool turn = st && scheduler_turn(feed, st);
+        if (turn && !feed->loaded)
             load_schedule(feed, st);
-        if (st)
+        if (turn)
             run_due(feed, st);
         struct timespec ts;
         nsl_deadline_after_ms(&ts, TICK_MS);
@@ -421,8 +464,10 @@ struct nsl_pricefeed *nsl_pricefeed_start(struct nsl_enclave_ctx *ctx, nsl_price
                                           void *fetch_ctx)
 {
     struct nsl_pricefeed *feed = calloc(1, sizeof *feed);
-    if (!feed)
+    if (!feed || nsl_lease_holder_new(feed->holder) != 0) {
+        free(feed);
         return NULL;
+    }
     feed->ctx = ctx;
     feed->fetch = fetch ? fetch : nsl_price_fetch_default;
     feed->fetch_ctx = fetch ? fetch_ctx : ctx;

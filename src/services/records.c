@@ -1,4 +1,7 @@
-/* JSON records with a write-through cache (see records.h). */
+/* JSON records with a write-through cache (see records.h). When other enclaves share the store
+ * (nsl_store_shared), a cached record is used only after kv.version says it is still the
+ * current one: a revoked API key or a disabled account written through another pair is seen at
+ * once, never after a delay (docs/scale-out.md). */
 #include "services/records.h"
 
 #include <pthread.h>
@@ -125,6 +128,15 @@ nsl_err nsl_records_load(struct nsl_records *r, struct nsl_store *st, const char
         *version = e->version;
     }
     pthread_mutex_unlock(&r->lock);
+    if (*record && nsl_store_shared(st)) {
+        uint64_t current = 0;
+        nsl_err rc = nsl_store_version(st, r->ns, key, &current, err);
+        if (rc != NSL_OK || current != *version) { /* written elsewhere since: read it again */
+            json_decref(*record);
+            *record = NULL;
+            NSL_TRY(rc);
+        }
+    }
     if (*record)
         return NSL_OK;
     struct nsl_secret *bytes = NULL;
