@@ -10,6 +10,7 @@
 
 #include "common/encoding.h"
 #include "common/json.h"
+#include "common/log.h"
 
 int nsl_lease_holder_new(char holder[NSL_LEASE_HOLDER_LEN + 1])
 {
@@ -79,4 +80,39 @@ nsl_err nsl_lease_hold(struct nsl_store *st, const char *name, const char *holde
     }
     *held = rc == NSL_OK;
     return rc;
+}
+
+int nsl_lease_turn_init(struct nsl_lease_turn *turn, const char *name, int64_t ttl_ms,
+                        int64_t reload_ms)
+{
+    *turn = (struct nsl_lease_turn){.name = name, .ttl_ms = ttl_ms, .reload_ms = reload_ms};
+    return nsl_lease_holder_new(turn->holder);
+}
+
+static int64_t monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+bool nsl_lease_turn(struct nsl_lease_turn *turn, struct nsl_store *st, bool *reload)
+{
+    *reload = false;
+    if (!nsl_store_shared(st))
+        return true;
+    bool held = false;
+    if (nsl_lease_hold(st, turn->name, turn->holder, turn->ttl_ms, &held, NULL) != NSL_OK)
+        held = false;
+    if (held != turn->leader) {
+        char event[96];
+        snprintf(event, sizeof event, "%s_lease_%s", turn->name, held ? "taken" : "lost");
+        nsl_log(NSL_LOG_INFO, event, "holder", turn->holder, NULL);
+    }
+    if (held && (!turn->leader || monotonic_ms() >= turn->reload_at_ms)) {
+        *reload = true;
+        turn->reload_at_ms = monotonic_ms() + turn->reload_ms;
+    }
+    turn->leader = held;
+    return held;
 }

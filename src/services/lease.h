@@ -24,4 +24,23 @@ int nsl_lease_holder_new(char holder[NSL_LEASE_HOLDER_LEN + 1]);
 nsl_err nsl_lease_hold(struct nsl_store *st, const char *name, const char *holder, int64_t ttl_ms,
                        bool *held, struct nsl_error *err);
 
+/* A scheduler's view of its lease: call nsl_lease_turn on every tick. */
+struct nsl_lease_turn {
+    const char *name;
+    int64_t ttl_ms, reload_ms;
+    char holder[NSL_LEASE_HOLDER_LEN + 1];
+    bool leader;
+    int64_t reload_at_ms; /* CLOCK_MONOTONIC */
+};
+
+/* Sets up turn (a fresh holder id). Returns 0 or -1. */
+int nsl_lease_turn_init(struct nsl_lease_turn *turn, const char *name, int64_t ttl_ms,
+                        int64_t reload_ms);
+/* Whether this enclave runs its schedule now: always on a store of its own; on a shared store
+ * only while it holds the lease (not when the store cannot be reached: nobody can be sure).
+ * *reload is set when the schedule should be read again from the store: on taking the lease
+ * and every reload_ms while holding it, so that schedules written through other enclaves are
+ * picked up. Logs taking and losing the lease (event <name>_lease_taken / _lost). */
+bool nsl_lease_turn(struct nsl_lease_turn *turn, struct nsl_store *st, bool *reload);
+
 #endif

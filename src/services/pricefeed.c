@@ -7,7 +7,7 @@
  * The last KEEP_ROUNDS rounds are kept.
  *
  * When several enclaves share the store (docs/scale-out.md), only the holder of the lease
- * leases/pricefeed-scheduler runs scheduled updates, and it reloads the schedule from the store
+ * leases/pricefeed_scheduler runs scheduled updates, and it reloads the schedule from the store
  * every RELOAD_MS so that pairs configured through another enclave are picked up. */
 #include <inttypes.h>
 #include <pthread.h>
@@ -30,7 +30,7 @@
 #define KEEP_ROUNDS 10000
 #define MAX_PAIRS   256
 #define TICK_MS     500
-#define LEASE_NAME  "pricefeed-scheduler"
+#define LEASE_NAME  "pricefeed_scheduler"
 #define LEASE_MS    10000
 #define RELOAD_MS   5000
 
@@ -51,9 +51,7 @@ struct nsl_pricefeed {
     struct scheduled_pair pairs[MAX_PAIRS];
     size_t count;
     pthread_t thread;
-    char holder[NSL_LEASE_HOLDER_LEN + 1]; /* this enclave's id in the scheduler lease */
-    bool leader;                           /* holds the lease (shared stores only) */
-    int64_t reload_at_ms;                  /* when a leader reads the schedule again */
+    struct nsl_lease_turn lease; /* shared stores: only its holder runs the schedule */
 };
 
 /* The default transport: every source at once through the enclave's egress client (ctx is the
@@ -412,42 +410,15 @@ static void run_due(struct nsl_pricefeed *feed, struct nsl_store *st)
     }
 }
 
-static int64_t monotonic_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Whether this enclave runs the schedule now: always on a store of its own; on a shared store
- * only while it holds the lease, reading the schedule again when it takes the lease and every
- * RELOAD_MS while it keeps it. Lock held. */
-static bool scheduler_turn(struct nsl_pricefeed *feed, struct nsl_store *st)
-{
-    if (!nsl_store_shared(st))
-        return true;
-    bool held = false;
-    struct nsl_error err = {0};
-    if (nsl_lease_hold(st, LEASE_NAME, feed->holder, LEASE_MS, &held, &err) != NSL_OK)
-        held = false; /* the store is unreachable: nobody can be sure, so do not run */
-    if (held != feed->leader)
-        nsl_log(NSL_LOG_INFO, held ? "pricefeed_lease_taken" : "pricefeed_lease_lost", "holder",
-                feed->holder, NULL);
-    if (held && (!feed->leader || monotonic_ms() >= feed->reload_at_ms)) {
-        feed->loaded = false;
-        feed->reload_at_ms = monotonic_ms() + RELOAD_MS;
-    }
-    feed->leader = held;
-    return held;
-}
-
 static void *pricefeed_main(void *arg)
 {
     struct nsl_pricefeed *feed = arg;
     pthread_mutex_lock(&feed->lock);
     while (!feed->stopping) {
         struct nsl_store *st = nsl_storage_get(feed->ctx->storage, NULL);
-        bool turn = st && scheduler_turn(feed, st);
+        bool reload = false, turn = st && nsl_lease_turn(&feed->lease, st, &reload);
+        if (reload)
+            feed->loaded = false;
         if (turn && !feed->loaded)
             load_schedule(feed, st);
         if (turn)
@@ -464,7 +435,7 @@ struct nsl_pricefeed *nsl_pricefeed_start(struct nsl_enclave_ctx *ctx, nsl_price
                                           void *fetch_ctx)
 {
     struct nsl_pricefeed *feed = calloc(1, sizeof *feed);
-    if (!feed || nsl_lease_holder_new(feed->holder) != 0) {
+    if (!feed || nsl_lease_turn_init(&feed->lease, LEASE_NAME, LEASE_MS, RELOAD_MS) != 0) {
         free(feed);
         return NULL;
     }

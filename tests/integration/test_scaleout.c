@@ -335,7 +335,8 @@ static void *worker_main(void *arg)
 static bool has_taken_lease(int pair)
 {
     char cmd[400];
-    snprintf(cmd, sizeof cmd, "grep -q pricefeed_lease_taken '%s/enclave.log'", stacks[pair].dir);
+    snprintf(cmd, sizeof cmd, "grep -q pricefeed_scheduler_lease_taken '%s/enclave.log'",
+             stacks[pair].dir);
     return system(cmd) == 0;
 }
 
