@@ -1,9 +1,10 @@
 /* Scale-out (issue 13, docs/scale-out.md): two nsl-parent + nsl-enclave pairs on one throw-away
  * PostgreSQL database and one sim wrapping-key file serve the same state. A secret written
  * through one pair is read through the other; an API key revoked on one pair is refused on the
- * other at once; 50 gas bank clients spread over both pairs never overspend; the price
- * scheduler's lease is held by one pair and taken over by the other when the holder is killed;
- * SIGKILL of a whole pair during a workload loses nothing it acknowledged. */
+ * other at once; a neo-sig request replayed to the other pair is refused; 50 gas bank clients
+ * spread over both pairs never overspend; the price scheduler's lease is held by one pair and taken
+ * over by the other when the holder is killed; SIGKILL of a whole pair during a workload loses
+ * nothing it acknowledged. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -176,6 +177,18 @@ static void test_api_key_revoked_on_one_pair_is_refused_on_the_other(void **stat
                             "UNAUTHENTICATED");
     nsl_client_expect_error(nsl_client_apikey(&clients[0], key, "account", "whoami", NULL),
                             "UNAUTHENTICATED");
+}
+
+static void test_signed_request_replayed_to_the_other_pair_is_refused(void **state)
+{
+    (void)state;
+    struct nsl_signing sig = {.key = admin_key, .account = admin_id};
+    json_t *req = nsl_client_signed_request(&clients[0], &sig, "account", "whoami", NULL);
+    json_t *reply = nsl_client_send(&clients[0], json_deep_copy(req));
+    nsl_client_result(reply);
+    json_decref(reply);
+    /* The parent of pair 0 saw the request; it hands the very same bytes to pair 1. */
+    nsl_client_expect_error(nsl_client_send(&clients[1], req), "UNAUTHENTICATED");
 }
 
 /* ---- 50 gas bank clients over both pairs ---- */
@@ -439,6 +452,7 @@ int main(void)
         cmocka_unit_test(test_both_pairs_share_one_master_key_and_one_admin),
         cmocka_unit_test(test_secret_written_through_one_pair_is_read_through_the_other),
         cmocka_unit_test(test_api_key_revoked_on_one_pair_is_refused_on_the_other),
+        cmocka_unit_test(test_signed_request_replayed_to_the_other_pair_is_refused),
         cmocka_unit_test(test_racing_gasbank_clients_on_two_pairs_never_overspend),
         cmocka_unit_test(test_sigkill_of_a_pair_loses_nothing_and_the_other_takes_the_lease),
     };
