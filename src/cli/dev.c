@@ -24,6 +24,8 @@ struct dev_config {
     bool background;
     char *egress_allow;
     char *ca_file;
+    char *db;
+    char *sim_key_file;
 };
 
 static const struct nsl_option dev_up_options[] = {
@@ -39,6 +41,10 @@ static const struct nsl_option dev_up_options[] = {
      "HOST:PORT,... the enclave may reach through nsl-parent's egress proxy"},
     {"ca-file", NSL_OPT_STRING, offsetof(struct dev_config, ca_file), NULL, 0, 0,
      "PEM file of extra CAs nsl-enclave trusts for outbound HTTPS"},
+    {"db", NSL_OPT_STRING, offsetof(struct dev_config, db), NULL, 0, 0,
+     "postgres://… blob store shared with other stacks (default: SQLite under --state)"},
+    {"sim-key-file", NSL_OPT_STRING, offsetof(struct dev_config, sim_key_file), NULL, 0, 0,
+     "sim wrapping key file shared by stacks on one --db (default: under --state)"},
     NSL_OPTIONS_END,
 };
 
@@ -98,8 +104,9 @@ static int dev_up(int argc, char **argv)
     if (pr != NSL_OPTIONS_OK)
         rc = pr == NSL_OPTIONS_EXIT_SUCCESS ? 0 : 2;
     else if ((rc = check_up_config(&cfg)) == 0)
-        rc = nsl_cli_dev_stack_up(&(struct nsl_cli_dev_up){
-            cfg.state, cfg.http, cfg.log_level, cfg.background, cfg.egress_allow, cfg.ca_file});
+        rc = nsl_cli_dev_stack_up(&(struct nsl_cli_dev_up){cfg.state, cfg.http, cfg.log_level,
+                                                           cfg.background, cfg.egress_allow,
+                                                           cfg.ca_file, cfg.db, cfg.sim_key_file});
     nsl_options_free(&dev_up_spec, &cfg);
     return rc;
 }
@@ -132,6 +139,7 @@ int nsl_cli_dev_main(int argc, char **argv)
                     : stderr;
     fprintf(out, "Usage: nsl dev up --state DIR [--http HOST:PORT] [--log-level LEVEL] "
                  "[--background]\n              [--egress-allow HOST:PORT,...] [--ca-file FILE]\n"
+                 "              [--db postgres://...] [--sim-key-file FILE]\n"
                  "       nsl dev down --state DIR\n");
     return out == stdout ? 0 : 2;
 }

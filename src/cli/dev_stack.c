@@ -291,8 +291,20 @@ static int spawn_parent(struct stack *st)
                     NULL,
                     NULL,
                     NULL,
+                    NULL,
+                    NULL,
+                    NULL,
+                    NULL,
                     NULL};
     size_t n = 13;
+    if (st->opts->db) {
+        argv[n++] = "--db";
+        argv[n++] = (char *)st->opts->db;
+    }
+    if (st->opts->sim_key_file) {
+        argv[n++] = "--sim-key-file";
+        argv[n++] = (char *)st->opts->sim_key_file;
+    }
     if (level) {
         argv[n++] = "--log-level";
         argv[n++] = (char *)level;

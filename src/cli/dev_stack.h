@@ -13,6 +13,8 @@ struct nsl_cli_dev_up {
     bool background;
     const char *egress_allow; /* NULL: nsl-parent's default (nothing allowed) */
     const char *ca_file;      /* NULL: the system CA bundle only */
+    const char *db; /* NULL: SQLite under state; else postgres://… (docs/scale-out.md) */
+    const char *sim_key_file; /* NULL: <state>/sim-wrapping.key */
 };
 
 /* 0 when up (background) or stopped on request (foreground); 1 on failure or when a daemon

@@ -156,6 +156,27 @@ static bool signature_valid(const json_t *account, const char *message, const ch
            nsl_neo_pubkey_verify(pub, pn, message, strlen(message), sig, sn) == 0;
 }
 
+/* With a store shared by several enclaves, the replay cache above sees only this enclave's
+ * requests: a request captured by a compromised parent could be replayed to another pair. So the
+ * nonce is also spent in the store, by a write that only the first of them can make (expected
+ * version 0). The signed timestamp is part of the key, so a replay (same timestamp) meets the
+ * same key. The records are not pruned yet (docs/scale-out.md). */
+static nsl_err spend_shared_nonce(struct nsl_call *call, struct nsl_store *st, const char *ts,
+                                  const char *nonce)
+{
+    if (!nsl_store_shared(st))
+        return NSL_OK;
+    char key[NSL_STORE_MAX_KEY + 1];
+    if (snprintf(key, sizeof key, "%s/%s/%s", ts, call->caller.account_id, nonce) >=
+        (int)sizeof key)
+        return refuse(call, "malformed nonce");
+    uint64_t version;
+    nsl_err rc = nsl_store_put(st, "nonces", key, 0, "", 0, &version, &call->error);
+    if (rc == NSL_ERR_CONFLICT)
+        return refuse(call, "nonce replayed");
+    return rc;
+}
+
 static nsl_err authenticate_neo_sig(struct nsl_call *call, struct nsl_store *st, const json_t *auth)
 {
     /* A nonce is spent exactly once: never by a probe whose request may run again. */
@@ -190,6 +211,7 @@ static nsl_err authenticate_neo_sig(struct nsl_call *call, struct nsl_store *st,
         return nsl_fail(&call->error, NSL_ERR_RATE_LIMITED,
                         "too many signed requests in the time window; retry later");
     }
+    NSL_TRY(spend_shared_nonce(call, st, ts, nonce));
     call->caller.scheme = NSL_AUTH_NEO_SIG;
     return NSL_OK;
 }

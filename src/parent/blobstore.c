@@ -1,7 +1,9 @@
 /* Backend dispatch and the helpers every backend shares (see blobstore.h). */
 #include "parent/blobstore.h"
 
+#include <inttypes.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -91,4 +93,44 @@ void nsl_blob_page_free(struct nsl_blob_page *page)
     }
     free(page->items);
     memset(page, 0, sizeof *page);
+}
+
+int nsl_blob_prefix_upper_bound(const char *prefix, char **upper)
+{
+    size_t n = strlen(prefix);
+    while (n > 0 && (unsigned char)prefix[n - 1] == 0xff)
+        n--;
+    *upper = NULL;
+    if (n == 0)
+        return 0;
+    *upper = strndup(prefix, n);
+    if (!*upper)
+        return -1;
+    (*upper)[n - 1] = (char)((unsigned char)(*upper)[n - 1] + 1);
+    return 0;
+}
+
+bool nsl_blob_page_fits(const struct nsl_blob_query *q, const struct nsl_blob_page *page,
+                        size_t bytes, size_t cost)
+{
+    return page->count < q->limit && (page->count == 0 || bytes + cost <= q->max_bytes);
+}
+
+bool nsl_blob_check_passes(const struct nsl_blob_write *w, uint64_t current, bool live)
+{
+    return (w->op == NSL_BLOB_PUT || live) && w->expected == current;
+}
+
+nsl_err nsl_blob_check_failed(const struct nsl_blob_job *job, size_t i, uint64_t current, bool live,
+                              struct nsl_error *err)
+{
+    const struct nsl_blob_write *w = &job->writes[i];
+    char at[32] = "";
+    if (job->count > 1) /* "writes[i]: " in a batch, nothing for a single write */
+        snprintf(at, sizeof at, "writes[%zu]: ", i);
+    if (w->op == NSL_BLOB_DELETE && !live)
+        return nsl_fail(err, NSL_ERR_NOT_FOUND, "%sthe key does not exist", at);
+    return nsl_fail(err, NSL_ERR_CONFLICT,
+                    "%sexpectedVersion is %" PRIu64 " but the current version is %" PRIu64, at,
+                    w->expected, current);
 }

@@ -1,8 +1,8 @@
 /* The parent's blob store (docs/storage.md, ARCHITECTURE §7): namespaces of key -> (version,
  * sealed blob) with get, list by prefix, and compare-and-swap writes (put, delete, batch) that
  * are acknowledged only once durable. A backend is a table of function pointers behind
- * struct nsl_blobstore; SQLite (blobstore_sqlite.c) is the default, and another backend
- * (PostgreSQL) is another table of the same shape.
+ * struct nsl_blobstore; SQLite (blobstore_sqlite.c) is the default, and PostgreSQL
+ * (blobstore_postgres.c, docs/scale-out.md) serves several parents sharing one database.
  *
  * Versions are per key and strictly increasing, across deletion too: a delete leaves a tombstone
  * that keeps the version. Expected version 0 means "never written". Writes are submitted as jobs
@@ -114,6 +114,11 @@ struct nsl_blobstore {
 /* Opens (creating if needed) <state_dir>/nsl.db. metrics may be NULL. NULL on failure (logged). */
 struct nsl_blobstore *nsl_blobstore_open_sqlite(const char *state_dir, struct nsl_metrics *metrics);
 
+/* Connects to the PostgreSQL database named by url (a libpq URI or conninfo string), creates the
+ * table if needed and starts the writer threads. NULL on failure (logged, without the URL's
+ * password). metrics may be NULL. */
+struct nsl_blobstore *nsl_blobstore_open_postgres(const char *url, struct nsl_metrics *metrics);
+
 nsl_err nsl_blobstore_get(struct nsl_blobstore *s, const char *ns, const char *key,
                           struct nsl_blob_value *out, struct nsl_error *err);
 nsl_err nsl_blobstore_list(struct nsl_blobstore *s, const struct nsl_blob_query *q,
@@ -128,6 +133,21 @@ void nsl_blobstore_stats(struct nsl_blobstore *s, struct nsl_blobstore_stats *ou
 void nsl_blobstore_close(struct nsl_blobstore *s);
 
 void nsl_blob_value_free(struct nsl_blob_value *v);
+
+/* ---- for backends: the rules every backend shares, so they answer alike ---- */
+
+/* Sets *upper to the smallest string above every string that starts with prefix, or NULL when
+ * none exists (empty prefix, or all 0xff bytes). Returns -1 on allocation failure. */
+int nsl_blob_prefix_upper_bound(const char *prefix, char **upper);
+/* Whether a row of wire size cost still fits on page after bytes already taken. */
+bool nsl_blob_page_fits(const struct nsl_blob_query *q, const struct nsl_blob_page *page,
+                        size_t bytes, size_t cost);
+/* The answer to writes[i] of job failing its check, given the key's current version and whether
+ * it holds a value: NOT_FOUND for a delete of a missing key or tombstone, else CONFLICT. */
+nsl_err nsl_blob_check_failed(const struct nsl_blob_job *job, size_t i, uint64_t current, bool live,
+                              struct nsl_error *err);
+/* Whether writes[i] of job may apply to a key at version current (live: holds a value). */
+bool nsl_blob_check_passes(const struct nsl_blob_write *w, uint64_t current, bool live);
 void nsl_blob_page_free(struct nsl_blob_page *page);
 
 #endif

@@ -144,23 +144,6 @@ static nsl_err sqlite_get(struct nsl_blobstore *s, const char *ns, const char *k
     return code;
 }
 
-/* Sets *upper to the smallest string above every string that starts with prefix, or NULL when
- * none exists (empty prefix, or all 0xff bytes). Returns -1 on allocation failure. */
-static int prefix_upper_bound(const char *prefix, char **upper)
-{
-    size_t n = strlen(prefix);
-    while (n > 0 && (unsigned char)prefix[n - 1] == 0xff)
-        n--;
-    *upper = NULL;
-    if (n == 0)
-        return 0;
-    *upper = strndup(prefix, n);
-    if (!*upper)
-        return -1;
-    (*upper)[n - 1] = (char)((unsigned char)(*upper)[n - 1] + 1);
-    return 0;
-}
-
 /* Appends the current row to page unless it would pass the byte budget. Returns 1 when the row
  * was taken, 0 when the page is full, -1 on allocation failure. */
 static int take_row(sqlite3_stmt *stmt, const struct nsl_blob_query *q, struct nsl_blob_page *page,
@@ -168,7 +151,7 @@ static int take_row(sqlite3_stmt *stmt, const struct nsl_blob_query *q, struct n
 {
     size_t key_len = (size_t)sqlite3_column_bytes(stmt, 0);
     size_t cost = NSL_BLOB_ITEM_WIRE_SIZE(key_len, (size_t)sqlite3_column_bytes(stmt, 2));
-    if (page->count == q->limit || (page->count > 0 && *bytes + cost > q->max_bytes))
+    if (!nsl_blob_page_fits(q, page, *bytes, cost))
         return 0;
     struct nsl_blob_item *it = &page->items[page->count];
     it->key = strndup((const char *)sqlite3_column_text(stmt, 0), key_len);
@@ -205,7 +188,7 @@ static nsl_err sqlite_list(struct nsl_blobstore *s, const struct nsl_blob_query 
     struct nsl_sqlite_store *st = (struct nsl_sqlite_store *)s;
     char *upper = NULL;
     page->items = calloc(q->limit + 1, sizeof *page->items);
-    if (!page->items || prefix_upper_bound(q->prefix, &upper) != 0) {
+    if (!page->items || nsl_blob_prefix_upper_bound(q->prefix, &upper) != 0) {
         nsl_blob_page_free(page);
         return nsl_fail(err, NSL_ERR_INTERNAL, "out of memory");
     }

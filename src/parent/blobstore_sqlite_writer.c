@@ -78,15 +78,6 @@ static int prepare_all(struct nsl_sqlite_writer *w)
 
 /* ---- applying one job ---- */
 
-/* Where a failure is reported: "writes[i]" in a batch, nothing for a single write. */
-static void where(const struct nsl_blob_job *job, size_t i, char *out, size_t len)
-{
-    if (job->count > 1)
-        snprintf(out, len, "writes[%zu]: ", i);
-    else
-        out[0] = 0;
-}
-
 static nsl_err write_failed(sqlite3 *db, struct nsl_error *err)
 {
     nsl_logf(NSL_LOG_ERROR, "store_write_failed", "%s", sqlite3_errmsg(db));
@@ -131,15 +122,9 @@ static nsl_err apply_write(struct nsl_sqlite_writer *w, const struct nsl_blob_jo
     const struct nsl_blob_write *wr = &job->writes[i];
     uint64_t now;
     bool live;
-    char at[32];
-    where(job, i, at, sizeof at);
     NSL_TRY(current(w, wr, &now, &live, err));
-    if (wr->op == NSL_BLOB_DELETE && !live)
-        return nsl_fail(err, NSL_ERR_NOT_FOUND, "%sthe key does not exist", at);
-    if (wr->expected != now)
-        return nsl_fail(err, NSL_ERR_CONFLICT,
-                        "%sexpectedVersion is %" PRIu64 " but the current version is %" PRIu64, at,
-                        wr->expected, now);
+    if (!nsl_blob_check_passes(wr, now, live))
+        return nsl_blob_check_failed(job, i, now, live, err);
     *version = wr->expected + 1;
     return store_row(w, wr, *version, err);
 }

@@ -12,6 +12,8 @@ struct nsl_parent_config {
     char *state;       /* state directory */
     char *log_level;
     char *key_provider; /* sim | kms */
+    char *db;           /* "" (SQLite under state) or a postgres:// URL (docs/scale-out.md) */
+    char *sim_key_file; /* "" (<state>/sim-wrapping.key) or a file shared by several parents */
     int64_t enclave_connections;
     int64_t http_threads;
     int64_t max_body;

@@ -1,10 +1,13 @@
 /* The sim key provider's wrapping key (see host_keys.h). The file is written atomically (temp
- * file, fsync, rename, fsync of the directory) so that a crash leaves either no key or the whole
- * key, never a torn one that would make the wrapped master key unrecoverable. */
+ * file, fsync, link, fsync of the directory) so that a crash leaves either no key or the whole
+ * key, never a torn one that would make the wrapped master key unrecoverable. Several parents may
+ * share the file (docs/scale-out.md): link() fails when another created it first, and the loser
+ * reads the winner's key, so all of them end up with the same one. */
 #include "parent/host_keys.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <pthread.h>
@@ -60,10 +63,13 @@ static int read_key(const char *path, uint8_t *key)
     return 0;
 }
 
-static int create_key(const char *dir, const char *path, uint8_t *key)
+/* Writes a fresh key to a private temp file and links it into place. Returns 0 with key set,
+ * or -1 with errno EEXIST when another process created path first. */
+static int create_key(const char *path, uint8_t *key)
 {
-    char tmp[4200];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp ||
+    char tmp[4200], dir[4200];
+    if (snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid()) >= (int)sizeof tmp ||
+        snprintf(dir, sizeof dir, "%s", path) >= (int)sizeof dir ||
         RAND_bytes(key, NSL_SIM_WRAPPING_KEY_LEN) != 1)
         return -1;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -74,24 +80,33 @@ static int create_key(const char *dir, const char *path, uint8_t *key)
             ? 0
             : -1;
     close(fd);
-    if (rc == 0 && rename(tmp, path) == 0 && fsync_dir(dir) == 0)
-        return 0;
+    if (rc == 0)
+        rc = link(tmp, path); /* unlike rename, never replaces a key another parent made */
+    int saved = errno;
     unlink(tmp);
+    if (rc == 0 && fsync_dir(dirname(dir)) == 0)
+        return 0;
+    errno = saved;
     return -1;
 }
 
-static int load_or_create(const char *dir, uint8_t *key)
+static int load_or_create(const struct nsl_host_context *ctx, uint8_t *key)
 {
     char path[4200];
-    if (snprintf(path, sizeof path, "%s/%s", dir, NSL_SIM_WRAPPING_KEY_FILE) >= (int)sizeof path)
+    int n = ctx->sim_key_file
+                ? snprintf(path, sizeof path, "%s", ctx->sim_key_file)
+                : snprintf(path, sizeof path, "%s/%s", ctx->state_dir, NSL_SIM_WRAPPING_KEY_FILE);
+    if (n >= (int)sizeof path)
         return -1;
     pthread_mutex_lock(&key_lock);
     int rc = read_key(path, key);
     if (rc != 0 && errno == ENOENT) {
-        rc = create_key(dir, path, key);
+        rc = create_key(path, key);
         if (rc == 0)
             nsl_log(NSL_LOG_WARN, "sim_wrapping_key_created", "path", path, "security",
                     "key material is kept on the parent: NOT SECURE", NULL);
+        else if (errno == EEXIST)
+            rc = read_key(path, key); /* another parent made it first: use theirs */
     }
     if (rc != 0)
         nsl_logf(NSL_LOG_ERROR, "sim_wrapping_key_failed", "%s: %s", path, strerror(errno));
@@ -110,7 +125,7 @@ nsl_err nsl_host_keys_sim_wrapping_key(struct nsl_host_context *ctx, const json_
         return nsl_fail(err, NSL_ERR_INVALID_PARAMS, "keys.simWrappingKey takes no params");
     uint8_t key[NSL_SIM_WRAPPING_KEY_LEN];
     char text[64];
-    if (load_or_create(ctx->state_dir, key) != 0) {
+    if (load_or_create(ctx, key) != 0) {
         OPENSSL_cleanse(key, sizeof key);
         return nsl_fail(err, NSL_ERR_INTERNAL, "the sim wrapping key could not be read");
     }

@@ -1,5 +1,6 @@
 /* keys.simWrappingKey (ARCHITECTURE §7, the `sim` key provider): 32 random bytes kept in
- * <state>/sim-wrapping.key (0600, created on first use), with which the enclave wraps its master
+ * <state>/sim-wrapping.key, or the file named by --sim-key-file (0600, created on first use;
+ * parents sharing a database share it, docs/scale-out.md), with which the enclave wraps its master
  * key in dev. Whoever reads that file can unwrap the master key, so it is NOT SECURE and served
  * only with --key-provider sim; otherwise the operation answers PERMISSION_DENIED. */
 #ifndef NSL_PARENT_HOST_KEYS_H

@@ -336,3 +336,31 @@ nsl_err nsl_host_kv_list(struct nsl_host_context *ctx, const json_t *params,
     nsl_blob_page_free(&page);
     return *result ? NSL_OK : nsl_fail(err, NSL_ERR_INTERNAL, "out of memory");
 }
+
+nsl_err nsl_host_kv_version(struct nsl_host_context *ctx, const json_t *params,
+                            struct nsl_host_call *call, json_t **result, struct nsl_error *err)
+{
+    (void)call;
+    NSL_TRY(store_of(ctx, NSL_KV_GET, err));
+    NSL_TRY(check_params(params, get_schema, "params", err));
+    struct nsl_blob_value v;
+    NSL_TRY(nsl_blobstore_get(ctx->store, nsl_json_str(params, "ns"), nsl_json_str(params, "key"),
+                              &v, err));
+    *result = json_pack("{s:b, s:I}", "found", v.found, "version", (json_int_t)v.version);
+    nsl_blob_value_free(&v);
+    return *result ? NSL_OK : nsl_fail(err, NSL_ERR_INTERNAL, "out of memory");
+}
+
+nsl_err nsl_host_kv_info(struct nsl_host_context *ctx, const json_t *params,
+                         struct nsl_host_call *call, json_t **result, struct nsl_error *err)
+{
+    (void)call;
+    if (!ctx->store)
+        return nsl_fail(err, NSL_ERR_UNAVAILABLE, "the parent has no store open");
+    if (json_object_size(params) != 0)
+        return nsl_fail(err, NSL_ERR_INVALID_PARAMS, "kv.info takes no params");
+    const char *backend = ctx->store->backend->name;
+    /* SQLite is one file of one parent; PostgreSQL may be shared by several. */
+    *result = json_pack("{s:s, s:b}", "backend", backend, "shared", strcmp(backend, "sqlite") != 0);
+    return *result ? NSL_OK : nsl_fail(err, NSL_ERR_INTERNAL, "out of memory");
+}

@@ -1,6 +1,7 @@
-/* The host channel's storage operations kv.get, kv.put, kv.delete, kv.list and kv.batch
- * (docs/storage.md): parameter checks, then the blob store. Reads answer at once; writes defer
- * and are answered from the store's writer thread once their group commit is durable. */
+/* The host channel's storage operations kv.get, kv.put, kv.delete, kv.list, kv.batch, and for
+ * caches in the enclave kv.version and kv.info (docs/storage.md, docs/scale-out.md): parameter
+ * checks, then the blob store. Reads answer at once; writes defer and are answered from the store's
+ * writer thread once their group commit is durable. */
 #ifndef NSL_PARENT_HOST_KV_H
 #define NSL_PARENT_HOST_KV_H
 
@@ -16,5 +17,11 @@ nsl_err nsl_host_kv_list(struct nsl_host_context *ctx, const json_t *params,
                          struct nsl_host_call *call, json_t **result, struct nsl_error *err);
 nsl_err nsl_host_kv_batch(struct nsl_host_context *ctx, const json_t *params,
                           struct nsl_host_call *call, json_t **result, struct nsl_error *err);
+/* {ns, key} -> {found, version}: kv.get without the value, for validating a cached copy. */
+nsl_err nsl_host_kv_version(struct nsl_host_context *ctx, const json_t *params,
+                            struct nsl_host_call *call, json_t **result, struct nsl_error *err);
+/* {} -> {backend, shared}: shared is true when other parents may write the same store. */
+nsl_err nsl_host_kv_info(struct nsl_host_context *ctx, const json_t *params,
+                         struct nsl_host_call *call, json_t **result, struct nsl_error *err);
 
 #endif

@@ -57,6 +57,8 @@ static const struct nsl_host_op host_ops[] = {
     {"kv", "delete", nsl_host_kv_delete},
     {"kv", "list", nsl_host_kv_list},
     {"kv", "batch", nsl_host_kv_batch},
+    {"kv", "version", nsl_host_kv_version},
+    {"kv", "info", nsl_host_kv_info},
     {"keys", "simWrappingKey", nsl_host_keys_sim_wrapping_key},
 };
 

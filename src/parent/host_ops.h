@@ -23,6 +23,7 @@ struct nsl_host_context {
     struct nsl_metrics *metrics; /* may be NULL */
     size_t max_frame;            /* largest answer frame: kv.list pages stay below it */
     bool sim_keys;               /* --key-provider sim: keys.simWrappingKey is served */
+    const char *sim_key_file;    /* its file; NULL: <state_dir>/sim-wrapping.key */
 };
 
 /* Where a connection's answers go. send takes the malloc'd text (NULL: out of memory, the

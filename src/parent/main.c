@@ -59,6 +59,12 @@ static const struct nsl_option parent_options[] = {
         "a tunnel with no traffic for this long is closed"),
     OPT("key-provider", NSL_OPT_STRING, key_provider, "kms", 0, 0,
         "sim (dev: wrapping key kept on the parent, NOT SECURE) or kms"),
+    OPT("db", NSL_OPT_STRING, db, "", 0, 0,
+        "blob store: empty for SQLite under --state, or postgres://… (several parents on one "
+        "database: docs/scale-out.md)"),
+    OPT("sim-key-file", NSL_OPT_STRING, sim_key_file, "", 0, 0,
+        "the sim key provider's wrapping key file (empty: <state>/sim-wrapping.key); parents "
+        "sharing a database share it"),
     OPT("log-level", NSL_OPT_STRING, log_level, "info", 0, 0,
         "LEVEL, or COMPONENT=LEVEL,... (docs/logging.md); re-read on SIGHUP"),
     NSL_OPTIONS_END,
@@ -107,14 +113,21 @@ static struct nsl_blobstore *open_host_context(const struct nsl_parent_config *c
                                                struct nsl_metrics *metrics,
                                                struct nsl_host_context *ctx)
 {
-    *ctx = (struct nsl_host_context){.state_dir = cfg->state,
-                                     .metrics = metrics,
-                                     .max_frame = (size_t)cfg->host_max_frame,
-                                     .sim_keys = strcmp(cfg->key_provider, "sim") == 0};
+    *ctx =
+        (struct nsl_host_context){.state_dir = cfg->state,
+                                  .sim_key_file = cfg->sim_key_file[0] ? cfg->sim_key_file : NULL,
+                                  .metrics = metrics,
+                                  .max_frame = (size_t)cfg->host_max_frame,
+                                  .sim_keys = strcmp(cfg->key_provider, "sim") == 0};
     if (ctx->sim_keys)
         nsl_log(NSL_LOG_WARN, "sim_key_provider", "security",
                 "key material is kept on the parent: NOT SECURE", NULL);
-    ctx->store = metrics ? nsl_blobstore_open_sqlite(cfg->state, metrics) : NULL;
+    if (!metrics)
+        ctx->store = NULL;
+    else if (cfg->db[0])
+        ctx->store = nsl_blobstore_open_postgres(cfg->db, metrics);
+    else
+        ctx->store = nsl_blobstore_open_sqlite(cfg->state, metrics);
     return ctx->store;
 }
 
@@ -228,6 +241,12 @@ int main(int argc, char **argv)
     }
     if (strcmp(cfg.key_provider, "sim") != 0 && strcmp(cfg.key_provider, "kms") != 0) {
         fprintf(stderr, "nsl-parent: --key-provider must be sim or kms\n");
+        nsl_options_free(&parent_spec, &cfg);
+        return 2;
+    }
+    if (cfg.db[0] && strncmp(cfg.db, "postgres://", 11) != 0 &&
+        strncmp(cfg.db, "postgresql://", 13) != 0) {
+        fprintf(stderr, "nsl-parent: --db must be empty (SQLite) or a postgres:// URL\n");
         nsl_options_free(&parent_spec, &cfg);
         return 2;
     }

@@ -271,6 +271,25 @@ nsl_err nsl_function_invoke(struct nsl_call *call)
     return rc;
 }
 
+/* Keeps the cached *code only while no other enclave sharing the store has redeployed or deleted
+ * the function since it was cached (its meta record's version has not moved); else releases it
+ * and sets *code to NULL so that it is loaded again. */
+static nsl_err still_current(struct nsl_call *call, struct nsl_store *st, const char *account,
+                             const char *name, const struct nsl_function_code **code)
+{
+    if (!nsl_store_shared(st))
+        return NSL_OK;
+    char key[200];
+    uint64_t current = 0;
+    key_of("meta", account, name, key, sizeof key);
+    nsl_err rc = nsl_store_version(st, NS, key, &current, &call->error);
+    if (rc != NSL_OK || current != (*code)->meta_version) {
+        nsl_function_code_release(*code);
+        *code = NULL;
+    }
+    return rc;
+}
+
 /* The code to run for account's function name: cached, else its meta record and the source of
  * its version from the store, the source checked against the meta's codeHash (so a run always
  * executes the code its receipt names), then cached (function_cache.h). */
@@ -278,11 +297,14 @@ static nsl_err load_code(struct nsl_call *call, struct nsl_store *st, const char
                          const char *name, const struct nsl_function_code **out)
 {
     struct nsl_function_cache *cache = call->ctx->functions;
-    if ((*out = nsl_function_cache_get(cache, account, name)) != NULL)
-        return NSL_OK;
-    uint64_t generation = nsl_function_cache_generation(cache), version;
+    if ((*out = nsl_function_cache_get(cache, account, name)) != NULL) {
+        nsl_err rc = still_current(call, st, account, name, out);
+        if (rc != NSL_OK || *out)
+            return rc;
+    }
+    uint64_t generation = nsl_function_cache_generation(cache), version, meta_version;
     json_t *meta = NULL;
-    NSL_TRY(load_meta(call, st, account, name, &meta, &version));
+    NSL_TRY(load_meta(call, st, account, name, &meta, &meta_version));
     char key[220], hash[65];
     snprintf(key, sizeof key, "src/%s/%s/%010lld", account, name,
              (long long)nsl_json_int(meta, "version", 0));
@@ -295,9 +317,12 @@ static nsl_err load_code(struct nsl_call *call, struct nsl_store *st, const char
                           "function %s: the stored source does not match its code hash", name);
     }
     if (rc == NSL_OK) {
-        *out = nsl_function_code_new(meta, (const char *)nsl_secret_bytes(source),
-                                     nsl_secret_len(source));
+        struct nsl_function_code *code = nsl_function_code_new(
+            meta, (const char *)nsl_secret_bytes(source), nsl_secret_len(source));
         meta = NULL; /* the code owns it now (or freed it) */
+        if (code)
+            code->meta_version = meta_version;
+        *out = code;
         rc = *out ? NSL_OK : nsl_fail(&call->error, NSL_ERR_INTERNAL, "out of memory");
     }
     if (rc == NSL_OK)

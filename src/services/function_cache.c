@@ -49,7 +49,7 @@ struct nsl_function_code *nsl_function_code_new(json_t *meta, const char *source
     }
     memcpy(code->text, source, len);
     code->text[len] = 0;
-    code->pub = (struct nsl_function_code){meta, code->text, len};
+    code->pub = (struct nsl_function_code){.meta = meta, .source = code->text, .source_len = len};
     code->refs = 1;
     return &code->pub;
 }

@@ -7,8 +7,9 @@
  * whatever its outcome, and every eviction moves a generation counter; a reader that loaded
  * from the store caches what it read only if the generation has not moved since it started, so
  * a load that raced a redeploy or a delete never re-installs the old code. The store is written
- * only by this enclave (ARCHITECTURE §7, the SQLite backend); a backend shared by several
- * enclaves (issue 13) needs an invalidation across them first (docs/sandbox.md).
+ * only by this enclave with the SQLite backend; when several enclaves share the store
+ * (nsl_store_shared), the function service checks an entry's meta_version against the store
+ * before using it (docs/scale-out.md).
  *
  * Bounded: at most NSL_FUNCTION_CACHE_ENTRIES entries and NSL_FUNCTION_CACHE_BYTES of source;
  * sources are wiped when their last reference goes. Thread-safe. */
@@ -27,6 +28,7 @@ struct nsl_function_code {
     json_t *meta;       /* the meta record (shared: read it, never change it) */
     const char *source; /* the source of meta.version, checked against meta.codeHash */
     size_t source_len;
+    uint64_t meta_version; /* the meta record's store version, set before the entry is shared */
 };
 
 struct nsl_function_cache;

@@ -1,4 +1,7 @@
-/* The function scheduler (see function_schedule.h). */
+/* The function scheduler (see function_schedule.h). When several enclaves share the store
+ * (docs/scale-out.md), only the holder of the lease leases/function_scheduler fires schedules,
+ * and it reads them again from the store every RELOAD_MS (schedules set or removed through
+ * another enclave), keeping the next run of those that did not change. */
 #include "services/function_schedule.h"
 
 #include <errno.h>
@@ -13,10 +16,13 @@
 #include "common/deadline.h"
 #include "common/log.h"
 #include "enclave/storage.h"
+#include "services/lease.h"
 
 #define NS          "functions"
 #define MAX_ENTRIES 1024
 #define TICK_MS     250
+#define LEASE_MS    10000
+#define RELOAD_MS   5000
 
 struct entry {
     char account[48];
@@ -34,6 +40,7 @@ struct nsl_scheduler {
     struct entry entries[MAX_ENTRIES];
     size_t count;
     pthread_t thread;
+    struct nsl_lease_turn lease; /* shared stores: only its holder fires schedules */
 };
 
 static struct entry *find(struct nsl_scheduler *s, const char *account, const char *name)
@@ -70,6 +77,33 @@ static void forget(struct nsl_scheduler *s, const char *account, const char *nam
         return;
     json_decref(e->args);
     *e = s->entries[--s->count];
+}
+
+/* Forgets every schedule, keeping their next runs in *kept (count in *n) for restore_runs. */
+static struct entry *forget_all(struct nsl_scheduler *s, size_t *n)
+{
+    struct entry *kept = malloc((s->count ? s->count : 1) * sizeof *kept);
+    *n = kept ? s->count : 0;
+    for (size_t i = 0; i < s->count; i++) {
+        if (kept)
+            kept[i] = s->entries[i];
+        json_decref(s->entries[i].args);
+        if (kept)
+            kept[i].args = NULL;
+    }
+    s->count = 0;
+    return kept;
+}
+
+/* A schedule read again with the same interval keeps its next run. */
+static void restore_runs(struct nsl_scheduler *s, struct entry *kept, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct entry *e = find(s, kept[i].account, kept[i].name);
+        if (e && e->interval_sec == kept[i].interval_sec)
+            e->next_run = kept[i].next_run;
+    }
+    free(kept);
 }
 
 /* Loads every stored schedule once storage is up. */
@@ -148,9 +182,17 @@ static void *scheduler_main(void *arg)
     pthread_mutex_lock(&s->lock);
     while (!s->stopping) {
         struct nsl_store *st = nsl_storage_get(s->ctx->storage, NULL);
-        if (st && !s->loaded)
+        bool reload = false, turn = st && nsl_lease_turn(&s->lease, st, &reload);
+        if (reload) { /* schedules may have changed through another enclave */
+            size_t n;
+            struct entry *kept = forget_all(s, &n);
+            s->loaded = false;
             load_all(s, st);
-        if (st)
+            restore_runs(s, kept, n);
+        }
+        if (turn && !s->loaded)
+            load_all(s, st);
+        if (turn)
             fire_due(s, st);
         struct timespec ts;
         nsl_deadline_after_ms(&ts, TICK_MS);
@@ -163,8 +205,10 @@ static void *scheduler_main(void *arg)
 struct nsl_scheduler *nsl_scheduler_start(struct nsl_enclave_ctx *ctx)
 {
     struct nsl_scheduler *s = calloc(1, sizeof *s);
-    if (!s)
+    if (!s || nsl_lease_turn_init(&s->lease, "function_scheduler", LEASE_MS, RELOAD_MS) != 0) {
+        free(s);
         return NULL;
+    }
     s->ctx = ctx;
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->wake, NULL);

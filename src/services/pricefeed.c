@@ -4,7 +4,11 @@
  * Store (namespace "pricefeed"): config/<pair> the pair's configuration; latest/<pair> the last
  * published round (its version is the compare-and-swap guard that keeps round numbers unique);
  * round/<pair>/<20 digits of UINT64_MAX - round> every round, so a listing comes newest first.
- * The last KEEP_ROUNDS rounds are kept. */
+ * The last KEEP_ROUNDS rounds are kept.
+ *
+ * When several enclaves share the store (docs/scale-out.md), only the holder of the lease
+ * leases/pricefeed_scheduler runs scheduled updates, and it reloads the schedule from the store
+ * every RELOAD_MS so that pairs configured through another enclave are picked up. */
 #define NSL_LOG_COMPONENT NSL_LOGC_SERVICE
 #include <inttypes.h>
 #include <pthread.h>
@@ -20,12 +24,16 @@
 #include "enclave/egress_client.h"
 #include "enclave/identity.h"
 #include "enclave/storage.h"
+#include "services/lease.h"
 #include "services/pricefeed.h"
 
 #define NS          "pricefeed"
 #define KEEP_ROUNDS 10000
 #define MAX_PAIRS   256
 #define TICK_MS     500
+#define LEASE_NAME  "pricefeed_scheduler"
+#define LEASE_MS    10000
+#define RELOAD_MS   5000
 
 struct scheduled_pair {
     char pair[NSL_PRICE_PAIR_MAX + 1];
@@ -44,6 +52,7 @@ struct nsl_pricefeed {
     struct scheduled_pair pairs[MAX_PAIRS];
     size_t count;
     pthread_t thread;
+    struct nsl_lease_turn lease; /* shared stores: only its holder runs the schedule */
 };
 
 /* The default transport: every source at once through the enclave's egress client (ctx is the
@@ -239,6 +248,8 @@ static void schedule_pair(struct nsl_pricefeed *feed, const char *pair, int64_t 
             e = &feed->pairs[i];
     if (!e && feed->count == MAX_PAIRS)
         return;
+    if (e && e->interval_sec == interval)
+        return; /* unchanged (a reload): keep its next run */
     if (!e)
         e = &feed->pairs[feed->count++];
     snprintf(e->pair, sizeof e->pair, "%s", pair);
@@ -406,9 +417,12 @@ static void *pricefeed_main(void *arg)
     pthread_mutex_lock(&feed->lock);
     while (!feed->stopping) {
         struct nsl_store *st = nsl_storage_get(feed->ctx->storage, NULL);
-        if (st && !feed->loaded)
+        bool reload = false, turn = st && nsl_lease_turn(&feed->lease, st, &reload);
+        if (reload)
+            feed->loaded = false;
+        if (turn && !feed->loaded)
             load_schedule(feed, st);
-        if (st)
+        if (turn)
             run_due(feed, st);
         struct timespec ts;
         nsl_deadline_after_ms(&ts, TICK_MS);
@@ -422,8 +436,10 @@ struct nsl_pricefeed *nsl_pricefeed_start(struct nsl_enclave_ctx *ctx, nsl_price
                                           void *fetch_ctx)
 {
     struct nsl_pricefeed *feed = calloc(1, sizeof *feed);
-    if (!feed)
+    if (!feed || nsl_lease_turn_init(&feed->lease, LEASE_NAME, LEASE_MS, RELOAD_MS) != 0) {
+        free(feed);
         return NULL;
+    }
     feed->ctx = ctx;
     feed->fetch = fetch ? fetch : nsl_price_fetch_default;
     feed->fetch_ctx = fetch ? fetch_ctx : ctx;

@@ -1,4 +1,7 @@
-/* JSON records with a write-through cache (see records.h). */
+/* JSON records with a write-through cache (see records.h). When other enclaves share the store
+ * (nsl_store_shared), a cached record is used only after kv.version says it is still the
+ * current one: a revoked API key or a disabled account written through another pair is seen at
+ * once, never after a delay (docs/scale-out.md). */
 #include "services/records.h"
 
 #include <pthread.h>
@@ -131,6 +134,15 @@ static nsl_err fetch(struct nsl_records *r, struct nsl_store *st, const char *ke
         *version = e->version;
     }
     pthread_mutex_unlock(&r->lock);
+    if (*record && nsl_store_shared(st)) {
+        uint64_t current = 0;
+        nsl_err rc = nsl_store_version(st, r->ns, key, &current, err);
+        if (rc != NSL_OK || current != *version) { /* written elsewhere since: read it again */
+            json_decref(*record);
+            *record = NULL;
+            NSL_TRY(rc);
+        }
+    }
     if (*record)
         return NSL_OK;
     struct nsl_secret *bytes = NULL;

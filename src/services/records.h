@@ -2,7 +2,8 @@
  * accounts and API-key records here and the router reads them on every request, so reads must
  * not cost a host round trip each. The cache holds no secret material (records hold hashes,
  * never keys). Writes are compare-and-swap batches; a failed write evicts what it touched so the
- * next read goes to the store. */
+ * next read goes to the store. When several enclaves share the store, a cached record is checked
+ * against the store's current version (kv.version) before use. */
 #ifndef NSL_SERVICES_RECORDS_H
 #define NSL_SERVICES_RECORDS_H
 

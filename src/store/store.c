@@ -1,6 +1,7 @@
 /* Sealed store client over the host channel (see store.h). */
 #include "store/store.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +12,7 @@ struct nsl_store {
     struct nsl_hostchan *hc;
     struct nsl_sealer *sealer;
     int timeout_ms;
+    atomic_int shared; /* -1 not yet asked, else 0 / 1 (kv.info) */
 };
 
 struct nsl_store *nsl_store_new(struct nsl_hostchan *hc, struct nsl_sealer *sealer, int timeout_ms)
@@ -20,6 +22,7 @@ struct nsl_store *nsl_store_new(struct nsl_hostchan *hc, struct nsl_sealer *seal
         st->hc = hc;
         st->sealer = sealer;
         st->timeout_ms = timeout_ms;
+        atomic_init(&st->shared, -1);
     }
     return st;
 }
@@ -307,4 +310,36 @@ nsl_err nsl_store_batch(struct nsl_store *st, const struct nsl_store_write *writ
     }
     json_decref(result);
     return rc;
+}
+
+nsl_err nsl_store_version(struct nsl_store *st, const char *ns, const char *key, uint64_t *version,
+                          struct nsl_error *err)
+{
+    *version = 0;
+    NSL_TRY(check_names(ns, key, err));
+    json_t *result = NULL;
+    NSL_TRY(call(st, "version", json_pack("{s:s, s:s}", "ns", ns, "key", key), &result, err));
+    nsl_err rc = json_is_boolean(json_object_get(result, "found")) &&
+                         reply_version(result, "version", version)
+                     ? NSL_OK
+                     : bad_reply(err, "kv.version");
+    json_decref(result);
+    return rc;
+}
+
+bool nsl_store_shared(struct nsl_store *st)
+{
+    int known = atomic_load(&st->shared);
+    if (known >= 0)
+        return known == 1;
+    json_t *result = NULL;
+    struct nsl_error err = {0};
+    if (call(st, "info", json_object(), &result, &err) != NSL_OK)
+        return true; /* not known yet: validate, and ask again next time */
+    json_t *shared = json_object_get(result, "shared");
+    /* Anything but a clear false means shared: a wasted check is cheap, a stale read is not. */
+    known = json_is_false(shared) ? 0 : 1;
+    json_decref(result);
+    atomic_store(&st->shared, known);
+    return known == 1;
 }

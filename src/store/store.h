@@ -67,6 +67,14 @@ struct nsl_store_write {
 nsl_err nsl_store_batch(struct nsl_store *st, const struct nsl_store_write *writes, size_t n,
                         uint64_t *versions, struct nsl_error *err);
 
+/* The key's current version (its tombstone's, or 0), without fetching or opening the value: for
+ * checking that a cached copy is still current (docs/scale-out.md). */
+nsl_err nsl_store_version(struct nsl_store *st, const char *ns, const char *key, uint64_t *version,
+                          struct nsl_error *err);
+/* Whether other enclaves may write the same store (the parent's kv.info, asked once): caches
+ * must then check versions before trusting what they hold. true while the parent has not said. */
+bool nsl_store_shared(struct nsl_store *st);
+
 /* Checks a namespace / key against the limits of docs/storage.md. */
 bool nsl_store_valid_ns(const char *ns);
 bool nsl_store_valid_key(const char *key);

@@ -208,6 +208,49 @@ static void test_kv_operations_follow_the_contract(void **state)
     stop_parent(p);
 }
 
+/* kv.version and kv.info, the operations the enclave's caches use (docs/scale-out.md). */
+static void test_kv_version_and_info(void **state)
+{
+    struct parent *p = *state;
+    start_parent(p, "sim");
+    int fd = nsl_test_connect(p->host_url);
+    assert_true(fd >= 0);
+    assert_int_equal(expect_version(fd, "put",
+                                    "{\"ns\":\"v\",\"key\":\"k\",\"expectedVersion\":0,"
+                                    "\"value\":\"aGk=\"}"),
+                     1);
+    json_t *r = kv(fd, "version", "{\"ns\":\"v\",\"key\":\"k\"}", NULL);
+    assert_true(json_is_true(json_object_get(r, "found")));
+    assert_int_equal(json_integer_value(json_object_get(r, "version")), 1);
+    assert_null(json_object_get(r, "value")); /* the version alone */
+    json_decref(r);
+    r = kv(fd, "version", "{\"ns\":\"v\",\"key\":\"none\"}", NULL);
+    assert_true(json_is_false(json_object_get(r, "found")));
+    assert_int_equal(json_integer_value(json_object_get(r, "version")), 0);
+    json_decref(r);
+    expect_error(fd, "version", "{\"ns\":\"v\"}", "INVALID_PARAMS");
+    expect_error(fd, "version", "{\"ns\":\"V!\",\"key\":\"k\"}", "INVALID_PARAMS");
+    expect_error(fd, "version", "{\"ns\":\"v\",\"key\":\"k\",\"value\":\"\"}", "INVALID_PARAMS");
+    r = kv(fd, "info", "{}", NULL);
+    assert_string_equal(json_string_value(json_object_get(r, "backend")), "sqlite");
+    assert_true(json_is_false(json_object_get(r, "shared"))); /* one file, one parent */
+    json_decref(r);
+    expect_error(fd, "info", "{\"x\":1}", "INVALID_PARAMS");
+    close(fd);
+    stop_parent(p);
+}
+
+static void test_parent_refuses_a_db_that_is_not_postgres(void **state)
+{
+    (void)state;
+    char bin[512], cmd[700];
+    nsl_bin_path("nsl-parent", bin, sizeof bin);
+    snprintf(cmd, sizeof cmd, "'%s' --db mysql://localhost/x 2>/dev/null", bin);
+    int status = system(cmd);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 2);
+}
+
 /* kv.put of n zero bytes at a fresh key; params is a scratch buffer of 2 MiB. */
 static void put_zeros(int fd, char *params, size_t n, const char *want)
 {
@@ -453,6 +496,8 @@ int main(void)
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
         T(test_kv_operations_follow_the_contract),
+        T(test_kv_version_and_info),
+        cmocka_unit_test(test_parent_refuses_a_db_that_is_not_postgres),
         T(test_kv_refuses_invalid_params),
         T(test_kv_pipelined_writes_are_all_answered_by_id),
         T(test_sim_wrapping_key_is_stable_and_private),

@@ -1,35 +1,65 @@
-/* Unit tests of the SQLite blob store (src/parent/blobstore*.c) against a temporary directory:
- * compare-and-swap semantics of docs/storage.md, listing, batches, group commit, file mode and
- * the durability settings. */
+/* Unit tests of the blob stores (src/parent/blobstore*.c): the compare-and-swap semantics of
+ * docs/storage.md, listing, batches and group commit, run once against SQLite in a temporary
+ * directory and once against PostgreSQL on a throw-away local server (tests/integration/harness/
+ * postgres.h); then what only one backend has: SQLite's file mode and durability settings,
+ * PostgreSQL's several parents on one database, unreachable server and durability check. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <libpq-fe.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include "harness/harness.h"
+#include "harness/postgres.h"
 #include "parent/blobstore.h"
 
 struct fixture {
     char dir[64];
+    bool postgres;
     struct nsl_blobstore *store;
 };
 
-static int setup(void **state)
+/* One server for every PostgreSQL case; each case starts from an empty table. */
+static struct nsl_pg_server pg;
+
+static struct nsl_blobstore *open_store(const struct fixture *f)
+{
+    return f->postgres ? nsl_blobstore_open_postgres(pg.url, NULL)
+                       : nsl_blobstore_open_sqlite(f->dir, NULL);
+}
+
+static int setup_backend(void **state, bool postgres)
 {
     struct fixture *f = calloc(1, sizeof *f);
     snprintf(f->dir, sizeof f->dir, "/tmp/nsl-blobstore-XXXXXX");
+    *state = f;
+    f->postgres = postgres;
     if (!mkdtemp(f->dir))
         return -1;
-    f->store = nsl_blobstore_open_sqlite(f->dir, NULL);
-    *state = f;
+    if (postgres && nsl_pg_server_sql(&pg, "DO $$ BEGIN IF to_regclass('nsl_blobs') IS NOT NULL"
+                                           " THEN TRUNCATE nsl_blobs; END IF; END $$") != 0)
+        return -1;
+    f->store = open_store(f);
     return f->store ? 0 : -1;
+}
+
+static int setup(void **state)
+{
+    return setup_backend(state, false);
+}
+
+static int setup_pg(void **state)
+{
+    return setup_backend(state, true);
 }
 
 static int teardown(void **state)
@@ -319,29 +349,276 @@ static void test_blobstore_reopen_keeps_data(void **state)
     uint64_t v;
     assert_int_equal(put(f->store, "ns", "k", 0, "kept", &v, NULL), NSL_OK);
     nsl_blobstore_close(f->store);
-    f->store = nsl_blobstore_open_sqlite(f->dir, NULL);
+    f->store = open_store(f);
     assert_non_null(f->store);
     assert_value(f->store, "ns", "k", true, 1, "kept");
 }
 
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+/* ---- PostgreSQL only: several parents on one database ---- */
+
+struct racer {
+    struct nsl_blobstore *store;
+    int done;      /* increments made */
+    int conflicts; /* CAS failures seen (and retried) */
+    int failures;  /* anything else */
+};
+
+#define RACERS     4 /* per store */
+#define INCREMENTS 10
+
+/* Read-modify-write of one counter with CAS, retrying on CONFLICT, as the enclave's services do. */
+static void *racer_main(void *p)
+{
+    struct racer *r = p;
+    while (r->done < INCREMENTS && r->failures == 0) {
+        struct nsl_blob_value v;
+        if (nsl_blobstore_get(r->store, "race", "counter", &v, NULL) != NSL_OK) {
+            r->failures++;
+            break;
+        }
+        char next[32];
+        snprintf(next, sizeof next, "%ld", v.found ? strtol((char *)v.value, NULL, 10) + 1 : 1);
+        uint64_t expected = v.version, version;
+        nsl_blob_value_free(&v);
+        struct nsl_blob_write w = {NSL_BLOB_PUT,          "race",          "counter", expected,
+                                   (const uint8_t *)next, strlen(next) + 1};
+        nsl_err rc = nsl_blobstore_write(r->store, &w, 1, &version, NULL);
+        if (rc == NSL_OK)
+            r->done++;
+        else if (rc == NSL_ERR_CONFLICT)
+            r->conflicts++;
+        else
+            r->failures++;
+    }
+    return NULL;
+}
+
+static void test_pg_two_parents_never_lose_an_update(void **state)
+{
+    struct fixture *f = *state;
+    struct nsl_blobstore *other = nsl_blobstore_open_postgres(pg.url, NULL);
+    assert_non_null(other);
+    pthread_t threads[2 * RACERS];
+    struct racer racers[2 * RACERS];
+    for (int i = 0; i < 2 * RACERS; i++) {
+        racers[i] = (struct racer){i % 2 ? other : f->store, 0, 0, 0};
+        assert_int_equal(pthread_create(&threads[i], NULL, racer_main, &racers[i]), 0);
+    }
+    int conflicts = 0;
+    for (int i = 0; i < 2 * RACERS; i++) {
+        pthread_join(threads[i], NULL);
+        assert_int_equal(racers[i].failures, 0);
+        assert_int_equal(racers[i].done, INCREMENTS);
+        conflicts += racers[i].conflicts;
+    }
+    char want[32];
+    snprintf(want, sizeof want, "%d", 2 * RACERS * INCREMENTS);
+    struct nsl_blob_value v;
+    assert_int_equal(nsl_blobstore_get(other, "race", "counter", &v, NULL), NSL_OK);
+    assert_string_equal((char *)v.value, want); /* every acknowledged increment counted */
+    assert_int_equal(v.version, 2 * RACERS * INCREMENTS);
+    nsl_blob_value_free(&v);
+    assert_true(conflicts > 0); /* the race was real */
+    nsl_blobstore_close(other);
+}
+
+struct pair_racer {
+    struct nsl_blobstore *store;
+    bool reversed; /* writes b before a */
+    int done, failures;
+};
+
+/* Batches that bump keys a and b together, half of them naming b first: groups of the two
+ * stores lock the rows in opposite orders, which PostgreSQL may resolve by aborting one as a
+ * deadlock; the store must apply that group again, never answer it wrongly. */
+static void *pair_racer_main(void *p)
+{
+    struct pair_racer *r = p;
+    for (int attempt = 0; r->done < INCREMENTS && attempt < 100 * INCREMENTS; attempt++) {
+        struct nsl_blob_value a, b;
+        if (nsl_blobstore_get(r->store, "pair", "a", &a, NULL) != NSL_OK ||
+            nsl_blobstore_get(r->store, "pair", "b", &b, NULL) != NSL_OK) {
+            r->failures++;
+            return NULL;
+        }
+        struct nsl_blob_write wa = {NSL_BLOB_PUT, "pair", "a", a.version, (const uint8_t *)"x", 1};
+        struct nsl_blob_write wb = {NSL_BLOB_PUT, "pair", "b", b.version, (const uint8_t *)"y", 1};
+        nsl_blob_value_free(&a);
+        nsl_blob_value_free(&b);
+        struct nsl_blob_write writes[2] = {r->reversed ? wb : wa, r->reversed ? wa : wb};
+        uint64_t versions[2];
+        nsl_err rc = nsl_blobstore_write(r->store, writes, 2, versions, NULL);
+        if (rc == NSL_OK)
+            r->done++;
+        else if (rc != NSL_ERR_CONFLICT)
+            r->failures++;
+    }
+    return NULL;
+}
+
+static void test_pg_batches_in_opposite_orders_stay_atomic(void **state)
+{
+    struct fixture *f = *state;
+    struct nsl_blobstore *other = nsl_blobstore_open_postgres(pg.url, NULL);
+    assert_non_null(other);
+    pthread_t threads[RACERS];
+    struct pair_racer racers[RACERS];
+    for (int i = 0; i < RACERS; i++) {
+        racers[i] = (struct pair_racer){i % 2 ? other : f->store, i % 4 >= 2, 0, 0};
+        assert_int_equal(pthread_create(&threads[i], NULL, pair_racer_main, &racers[i]), 0);
+    }
+    for (int i = 0; i < RACERS; i++) {
+        pthread_join(threads[i], NULL);
+        assert_int_equal(racers[i].failures, 0);
+        assert_int_equal(racers[i].done, INCREMENTS);
+    }
+    assert_value(f->store, "pair", "a", true, RACERS * INCREMENTS, "x");
+    assert_value(f->store, "pair", "b", true, RACERS * INCREMENTS, "y");
+    nsl_blobstore_close(other);
+}
+
+static void test_pg_write_through_one_parent_is_read_through_another(void **state)
+{
+    struct fixture *f = *state;
+    struct nsl_blobstore *other = nsl_blobstore_open_postgres(pg.url, NULL);
+    assert_non_null(other);
+    uint64_t v;
+    for (int i = 1; i <= 20; i++) {
+        char value[16];
+        snprintf(value, sizeof value, "v%d", i);
+        assert_int_equal(put(i % 2 ? f->store : other, "ns", "k", (uint64_t)i - 1, value, &v, NULL),
+                         NSL_OK);
+        assert_value(i % 2 ? other : f->store, "ns", "k", true, (uint64_t)i, value);
+    }
+    assert_int_equal(del(other, "ns", "k", 20, &v, NULL), NSL_OK);
+    assert_value(f->store, "ns", "k", false, 21, NULL);
+    list_keys(f->store, "", NULL, 10, "", false);
+    nsl_blobstore_close(other);
+}
+
+static bool store_answers(void *ctx)
+{
+    struct nsl_blob_value v;
+    nsl_err rc = nsl_blobstore_get(ctx, "ns", "k", &v, NULL);
+    nsl_blob_value_free(&v);
+    return rc == NSL_OK;
+}
+
+static void test_pg_unreachable_server_answers_unavailable_then_recovers(void **state)
+{
+    struct fixture *f = *state;
+    uint64_t v;
+    struct nsl_error err = {0};
+    assert_int_equal(put(f->store, "ns", "k", 0, "before", &v, NULL), NSL_OK);
+    assert_int_equal(nsl_pg_server_halt(&pg), 0);
+    struct nsl_blob_value got;
+    assert_int_equal(nsl_blobstore_get(f->store, "ns", "k", &got, &err), NSL_ERR_UNAVAILABLE);
+    assert_int_equal(put(f->store, "ns", "k", 1, "during", &v, &err), NSL_ERR_UNAVAILABLE);
+    assert_null(strstr(err.message, pg.url)); /* nothing of the connection string */
+    struct nsl_blob_query q = {"ns", "", NULL, 10, 1 << 20};
+    struct nsl_blob_page page;
+    assert_int_equal(nsl_blobstore_list(f->store, &q, &page, NULL), NSL_ERR_UNAVAILABLE);
+    assert_int_equal(nsl_pg_server_resume(&pg), 0);
+    assert_int_equal(nsl_wait_until(store_answers, f->store, 20000), 0);
+    assert_value(f->store, "ns", "k", true, 1, "before"); /* the failed put changed nothing */
+    for (int i = 0; i < 100 && put(f->store, "ns", "k", 1, "after", &v, NULL) != NSL_OK; i++)
+        usleep(10000); /* the writers reconnect on their next group, paced by the retry pause */
+    assert_value(f->store, "ns", "k", true, 2, "after");
+}
+
+static bool fsync_is(const char *want)
+{
+    PGconn *conn = PQconnectdb(pg.url);
+    PGresult *res = PQexec(conn, "SHOW fsync");
+    bool same = PQresultStatus(res) == PGRES_TUPLES_OK && strcmp(PQgetvalue(res, 0, 0), want) == 0;
+    PQclear(res);
+    PQfinish(conn);
+    return same;
+}
+
+static bool fsync_off(void *ctx)
+{
+    (void)ctx;
+    return fsync_is("off");
+}
+
+static bool fsync_on(void *ctx)
+{
+    (void)ctx;
+    return fsync_is("on");
+}
+
+static void test_pg_refuses_a_server_without_fsync(void **state)
+{
+    (void)state;
+    assert_int_equal(nsl_pg_server_sql(&pg, "ALTER SYSTEM SET fsync = off"), 0);
+    assert_int_equal(nsl_pg_server_sql(&pg, "SELECT pg_reload_conf()"), 0);
+    assert_int_equal(nsl_wait_until(fsync_off, NULL, 10000), 0);
+    struct nsl_blobstore *s = nsl_blobstore_open_postgres(pg.url, NULL);
+    assert_int_equal(nsl_pg_server_sql(&pg, "ALTER SYSTEM RESET fsync"), 0);
+    assert_int_equal(nsl_pg_server_sql(&pg, "SELECT pg_reload_conf()"), 0);
+    assert_int_equal(nsl_wait_until(fsync_on, NULL, 10000), 0);
+    assert_null(s);
+}
+
+/* Keys are bytea so that order is byte order whatever the database's collation; the table is
+ * the documented one. */
+static void test_pg_table_keys_are_bytes(void **state)
+{
+    (void)state;
+    assert_int_equal(nsl_pg_server_sql(&pg, "DO $$ BEGIN IF (SELECT string_agg(column_name || ' '"
+                                            " || data_type, ',' ORDER BY ordinal_position) FROM"
+                                            " information_schema.columns WHERE table_name ="
+                                            " 'nsl_blobs') <> 'ns text,key bytea,version bigint,"
+                                            "value bytea' THEN RAISE 'unexpected table'; END IF;"
+                                            " END $$"),
+                     0);
+}
+
+#define T(name)  cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define TP(name) cmocka_unit_test_setup_teardown(name, setup_pg, teardown)
+/* The cases every backend must pass alike. */
+#define COMMON_CASES(X)                                                                            \
+    X(test_blobstore_put_then_get_round_trips),                                                    \
+        X(test_blobstore_put_with_wrong_version_conflicts),                                        \
+        X(test_blobstore_expected_zero_on_existing_key_conflicts),                                 \
+        X(test_blobstore_delete_leaves_tombstone_and_versions_keep_rising),                        \
+        X(test_blobstore_delete_of_missing_or_deleted_key_is_not_found),                           \
+        X(test_blobstore_list_pages_by_prefix_in_byte_order_skipping_tombstones),                  \
+        X(test_blobstore_list_stops_at_byte_budget), X(test_blobstore_batch_is_all_or_none),       \
+        X(test_blobstore_concurrent_writes_are_group_committed),                                   \
+        X(test_blobstore_values_are_stored_unaltered), X(test_blobstore_reopen_keeps_data)
+
+static int pg_group_setup(void **state)
+{
+    (void)state;
+    return nsl_pg_server_start(&pg);
+}
+
+static int pg_group_teardown(void **state)
+{
+    (void)state;
+    nsl_pg_server_stop(&pg);
+    return 0;
+}
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        T(test_blobstore_put_then_get_round_trips),
-        T(test_blobstore_put_with_wrong_version_conflicts),
-        T(test_blobstore_expected_zero_on_existing_key_conflicts),
-        T(test_blobstore_delete_leaves_tombstone_and_versions_keep_rising),
-        T(test_blobstore_delete_of_missing_or_deleted_key_is_not_found),
-        T(test_blobstore_list_pages_by_prefix_in_byte_order_skipping_tombstones),
-        T(test_blobstore_list_stops_at_byte_budget),
-        T(test_blobstore_batch_is_all_or_none),
-        T(test_blobstore_concurrent_writes_are_group_committed),
+    const struct CMUnitTest sqlite_tests[] = {
+        COMMON_CASES(T),
         T(test_blobstore_file_is_private),
         T(test_blobstore_uses_wal_and_full_sync),
-        T(test_blobstore_values_are_stored_unaltered),
-        T(test_blobstore_reopen_keeps_data),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    const struct CMUnitTest pg_tests[] = {
+        COMMON_CASES(TP),
+        TP(test_pg_two_parents_never_lose_an_update),
+        TP(test_pg_batches_in_opposite_orders_stay_atomic),
+        TP(test_pg_write_through_one_parent_is_read_through_another),
+        TP(test_pg_unreachable_server_answers_unavailable_then_recovers),
+        TP(test_pg_refuses_a_server_without_fsync),
+        TP(test_pg_table_keys_are_bytes),
+    };
+    int failed = cmocka_run_group_tests_name("sqlite", sqlite_tests, NULL, NULL);
+    return failed +
+           cmocka_run_group_tests_name("postgres", pg_tests, pg_group_setup, pg_group_teardown);
 }

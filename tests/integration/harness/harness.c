@@ -46,7 +46,7 @@ const char *nsl_bin_path(const char *name, char *out, size_t len)
     return out;
 }
 
-static int free_tcp_port(void)
+int nsl_free_tcp_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -69,7 +69,7 @@ int nsl_stack_init(struct nsl_stack *s)
         return -1;
     snprintf(s->enclave_url, sizeof s->enclave_url, "unix://%s/enclave.sock", s->dir);
     snprintf(s->host_url, sizeof s->host_url, "unix://%s/host.sock", s->dir);
-    s->http_port = free_tcp_port();
+    s->http_port = nsl_free_tcp_port();
     return s->http_port > 0 ? 0 : -1;
 }
 

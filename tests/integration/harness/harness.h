@@ -32,6 +32,9 @@ int nsl_stack_kill(pid_t *pid, int sig);
  * exited with status 0 (or had already been stopped by the test). */
 int nsl_stack_stop(struct nsl_stack *s);
 
+/* A TCP port on 127.0.0.1 that was free a moment ago, or -1. */
+int nsl_free_tcp_port(void);
+
 /* Binary path: "<NSL_BIN_DIR>/<name>". */
 const char *nsl_bin_path(const char *name, char *out, size_t len);
 
