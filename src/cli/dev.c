@@ -17,6 +17,20 @@
 #include "common/log.h"
 #include "common/options.h"
 
+/* HOST:PORT as nsl-parent --http takes it, but port 0 is refused: the dev stack must know where
+ * the API is to wait for it. */
+static int http_address_check(const char *value, char *why, size_t why_len)
+{
+    if (nsl_option_check_host_port(value, why, why_len) != 0)
+        return -1;
+    const char *colon = strrchr(value, ':');
+    if (strtol(colon + 1, NULL, 10) == 0) {
+        snprintf(why, why_len, "needs a port other than 0");
+        return -1;
+    }
+    return 0;
+}
+
 struct dev_config {
     char *state;
     char *http;
@@ -26,25 +40,30 @@ struct dev_config {
     char *ca_file;
 };
 
+#define FIELD(f) .offset = offsetof(struct dev_config, f)
+
 static const struct nsl_option dev_up_options[] = {
-    {"state", NSL_OPT_STRING, offsetof(struct dev_config, state), NULL, 0, 0,
-     "directory for sockets, logs, pid files and the store (created 0700; required)"},
-    {"http", NSL_OPT_STRING, offsetof(struct dev_config, http), "127.0.0.1:8080", 0, 0,
-     "HOST:PORT where nsl-parent serves the API"},
-    {"log-level", NSL_OPT_STRING, offsetof(struct dev_config, log_level), NULL, 0, 0,
-     "debug|info|warn|error, passed to both daemons"},
-    {"background", NSL_OPT_BOOL, offsetof(struct dev_config, background), "false", 0, 0,
-     "return once the stack is up and leave it running (stop it with nsl dev down)"},
-    {"egress-allow", NSL_OPT_STRING, offsetof(struct dev_config, egress_allow), NULL, 0, 0,
-     "HOST:PORT,... the enclave may reach through nsl-parent's egress proxy"},
-    {"ca-file", NSL_OPT_STRING, offsetof(struct dev_config, ca_file), NULL, 0, 0,
-     "PEM file of extra CAs nsl-enclave trusts for outbound HTTPS"},
+    {"state", NSL_OPT_STRING, FIELD(state), .check = nsl_option_check_path,
+     .form = NSL_OPTION_FORM_PATH,
+     .help = "directory for sockets, logs, pid files and the store (created 0700; required)"},
+    {"http", NSL_OPT_STRING, FIELD(http), "127.0.0.1:8080", .check = http_address_check,
+     .form = "HOST:PORT (name, IPv4 or [IPv6]; port 1-65535)",
+     .help = "where nsl-parent serves the API"},
+    {"log-level", NSL_OPT_STRING, FIELD(log_level), .choices = "debug|info|warn|error",
+     .help = "passed to both daemons (unset: their default, info)"},
+    {"background", NSL_OPT_BOOL, FIELD(background), "false",
+     .help = "return once the stack is up and leave it running (stop it with nsl dev down)"},
+    {"egress-allow", NSL_OPT_STRING, FIELD(egress_allow), .form = "HOST:PORT,...",
+     .help = "targets the enclave may reach through nsl-parent's egress proxy (checked by it)"},
+    {"ca-file", NSL_OPT_STRING, FIELD(ca_file), .check = nsl_option_check_path,
+     .form = NSL_OPTION_FORM_PATH,
+     .help = "PEM file of extra CAs nsl-enclave trusts for outbound HTTPS"},
     NSL_OPTIONS_END,
 };
 
 static const struct nsl_option dev_down_options[] = {
-    {"state", NSL_OPT_STRING, offsetof(struct dev_config, state), NULL, 0, 0,
-     "state directory given to nsl dev up (required)"},
+    {"state", NSL_OPT_STRING, FIELD(state), .check = nsl_option_check_path,
+     .form = NSL_OPTION_FORM_PATH, .help = "state directory given to nsl dev up (required)"},
     NSL_OPTIONS_END,
 };
 
@@ -58,32 +77,10 @@ static const struct nsl_options_spec dev_down_spec = {
     "nsl dev down", "--state DIR", "Stops the dev stack started with nsl dev up --background.",
     dev_down_options, false};
 
-/* Checks HOST:PORT (HOST may be [IPv6]) without resolving it. */
-static bool http_address_ok(const char *hp)
-{
-    const char *colon = strrchr(hp, ':');
-    if (!colon || colon == hp || !colon[1] || strlen(colon + 1) > 5)
-        return false;
-    for (const char *p = colon + 1; *p; p++)
-        if (*p < '0' || *p > '9')
-            return false;
-    long port = strtol(colon + 1, NULL, 10);
-    return port > 0 && port < 65536;
-}
-
 static int check_up_config(const struct dev_config *cfg)
 {
-    enum nsl_log_level level;
     if (!cfg->state || !cfg->state[0]) {
         fprintf(stderr, "nsl dev up: --state DIR is required\n");
-        return 2;
-    }
-    if (!http_address_ok(cfg->http)) {
-        fprintf(stderr, "nsl dev up: --http must be HOST:PORT, not \"%s\"\n", cfg->http);
-        return 2;
-    }
-    if (cfg->log_level && nsl_log_level_parse(cfg->log_level, &level) != 0) {
-        fprintf(stderr, "nsl dev up: --log-level must be debug, info, warn or error\n");
         return 2;
     }
     return 0;

@@ -20,19 +20,43 @@
 #include "parent/http.h"
 #include "parent/metrics.h"
 
-#define OPT(name, type, field, def, min, max, help)                                                \
+#define OPT(name_, type_, field, def, min_, max_, help_)                                           \
     {                                                                                              \
-        name, type, offsetof(struct nsl_parent_config, field), def, min, max, help                 \
+        .name = name_, .type = type_, .offset = offsetof(struct nsl_parent_config, field),         \
+        .default_value = def, .min = min_, .max = max_, .help = help_                              \
+    }
+/* A STRING option whose value must be one of choices ("a|b"), or must pass check (form: what
+ * check accepts). */
+#define OPT_CHOICE(name_, field, def, choices_, help_)                                             \
+    {                                                                                              \
+        .name = name_, .type = NSL_OPT_STRING,                                                     \
+        .offset = offsetof(struct nsl_parent_config, field), .default_value = def, .help = help_,  \
+        .choices = choices_                                                                        \
+    }
+#define OPT_CHECKED(name_, field, def, check_, form_, help_)                                       \
+    {                                                                                              \
+        .name = name_, .type = NSL_OPT_STRING,                                                     \
+        .offset = offsetof(struct nsl_parent_config, field), .default_value = def, .help = help_,  \
+        .check = check_, .form = form_                                                             \
     }
 
+static int check_egress_allow(const char *value, char *why, size_t why_len)
+{
+    struct nsl_egress_allowlist allow;
+    int rc = nsl_egress_allowlist_parse(value, &allow, why, why_len);
+    if (rc == 0)
+        nsl_egress_allowlist_clear(&allow);
+    return rc;
+}
+
 static const struct nsl_option parent_options[] = {
-    OPT("http", NSL_OPT_STRING, http, "127.0.0.1:8080", 0, 0,
-        "HOST:PORT of the JSON-RPC API (IPv4, [IPv6] or a name; port 0 = any)"),
+    OPT_CHECKED("http", http, "127.0.0.1:8080", nsl_option_check_host_port,
+                NSL_OPTION_FORM_HOST_PORT, "address of the JSON-RPC API (port 0 = any free port)"),
     OPT("enclave", NSL_OPT_URL, enclave, "vsock://16:5000", 0, 0, "the enclave's listener"),
     OPT("host-listen", NSL_OPT_URL, host_listen, "vsock://ANY:5001", 0, 0,
         "where the enclave's host channel connects"),
-    OPT("state", NSL_OPT_STRING, state, "/var/lib/nsl", 0, 0,
-        "state directory (created 0700 if missing)"),
+    OPT_CHECKED("state", state, "/var/lib/nsl", nsl_option_check_path, NSL_OPTION_FORM_PATH,
+                "state directory (created 0700 if missing)"),
     OPT("enclave-connections", NSL_OPT_INT, enclave_connections, "8", 1, 256,
         "connections to the enclave"),
     OPT("http-threads", NSL_OPT_INT, http_threads, "4", 1, 64, "HTTP worker threads"),
@@ -47,8 +71,9 @@ static const struct nsl_option parent_options[] = {
         "largest host-channel frame in bytes (the enclave's must match)"),
     OPT("egress-listen", NSL_OPT_URL, egress_listen, "vsock://ANY:5002", 0, 0,
         "where the enclave's egress client sends HTTP CONNECT (docs/egress.md)"),
-    OPT("egress-allow", NSL_OPT_STRING, egress_allow, "", 0, 0,
-        "HOST:PORT,... the enclave may reach, exact matches (empty: nothing)"),
+    OPT_CHECKED("egress-allow", egress_allow, "", check_egress_allow,
+                "HOST:PORT,... (comma-separated, exact matches; empty: nothing)",
+                "targets the enclave may reach through the egress proxy"),
     OPT("egress-connect-timeout-ms", NSL_OPT_INT, egress_connect_timeout_ms, "5000", 100, 600000,
         "longest upstream TCP connect (then 504)"),
     OPT("egress-max-tunnels", NSL_OPT_INT, egress_max_tunnels, "64", 1, 4096,
@@ -57,9 +82,9 @@ static const struct nsl_option parent_options[] = {
         "bytes one tunnel may relay, both directions together (then it is closed)"),
     OPT("egress-idle-timeout-ms", NSL_OPT_INT, egress_idle_timeout_ms, "30000", 100, 3600000,
         "a tunnel with no traffic for this long is closed"),
-    OPT("key-provider", NSL_OPT_STRING, key_provider, "kms", 0, 0,
-        "sim (dev: wrapping key kept on the parent, NOT SECURE) or kms"),
-    OPT("log-level", NSL_OPT_STRING, log_level, "info", 0, 0, "debug, info, warn or error"),
+    OPT_CHOICE("key-provider", key_provider, "kms", "kms|sim",
+               "sim (dev: wrapping key kept on the parent, NOT SECURE) or kms"),
+    OPT_CHOICE("log-level", log_level, "info", "debug|info|warn|error", "least severe logged"),
     NSL_OPTIONS_END,
 };
 
@@ -192,19 +217,7 @@ int main(int argc, char **argv)
         nsl_options_free(&parent_spec, &cfg);
         return 2;
     }
-    if (strcmp(cfg.key_provider, "sim") != 0 && strcmp(cfg.key_provider, "kms") != 0) {
-        fprintf(stderr, "nsl-parent: --key-provider must be sim or kms\n");
-        nsl_options_free(&parent_spec, &cfg);
-        return 2;
-    }
-    struct nsl_egress_allowlist allow;
-    char why[128];
-    if (nsl_egress_allowlist_parse(cfg.egress_allow, &allow, why, sizeof why) != 0) {
-        fprintf(stderr, "nsl-parent: --egress-allow: %s\n", why);
-        nsl_options_free(&parent_spec, &cfg);
-        return 2;
-    }
-    nsl_egress_allowlist_clear(&allow);
+    /* --key-provider, --egress-allow, --http and --state were checked by the option table. */
     nsl_log_init("nsl-parent", level);
     block_signals(&signals);
     int rc = 1;
