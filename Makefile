@@ -73,7 +73,8 @@ test: deps format-check build asan fuzz-smoke
 
 # docs/configuration.md from the binaries' --help (checked by `make test`).
 config-docs: build
-	@./scripts/config-docs.sh $(BUILD)/bin > docs/configuration.md.tmp
+	@./scripts/config-docs.sh $(BUILD)/bin > docs/configuration.md.tmp \
+	  || { rm -f docs/configuration.md.tmp; exit 1; }
 	@mv docs/configuration.md.tmp docs/configuration.md
 
 bench: deps build
