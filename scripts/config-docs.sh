@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Writes docs/configuration.md from the binaries' own --help, so the reference cannot drift from the
 # option tables (src/common/options.h). Every option block of a daemon's --help must end with a
-# "default X, range A–B" / "one of" / "accepts" line; one that does not fails the run.
+# "default X, range A–B" / "one of" / "accepts" line saying what it accepts ("accepts any text"
+# is refused: every setting names its allowed values); one that does not fails the run.
 #
 #   scripts/config-docs.sh BIN_DIR                 # the document on stdout (`make config-docs`)
 #   scripts/config-docs.sh --check BIN_DIR DOC     # exit 1 with a diff when DOC differs (ctest)
@@ -37,6 +38,11 @@ options_table() {
                 bad = 1
             }
             split_default(line3)
+            if (acc == "any text") {
+                printf "%s: option %s accepts any text: give it choices, a check or a form\n",
+                    prog, name > "/dev/stderr"
+                bad = 1
+            }
             printf "| `%s` | %s | %s | %s |\n", esc(name), esc(def), esc(acc), esc(meaning)
             name = ""
         }
