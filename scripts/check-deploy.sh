@@ -18,11 +18,15 @@ fail() {
     failures=$((failures + 1))
 }
 
-# PORT of a vsock URL; CID with part=cid.
-vsock_part() {
-    local url=$1 part=$2
-    [[ $url =~ ^vsock://([^:]+):([0-9]+)$ ]] || { echo "not-vsock"; return; }
-    if [ "$part" = cid ]; then echo "${BASH_REMATCH[1]}"; else echo "${BASH_REMATCH[2]}"; fi
+# cid[NAME] and port[NAME] of a vsock URL ("not-vsock" when it is not one); no subshells, as the
+# drift test runs this script many times.
+declare -A cid port
+split_vsock() {
+    if [[ $2 =~ ^vsock://([^:]+):([0-9]+)$ ]]; then
+        cid[$1]=${BASH_REMATCH[1]} port[$1]=${BASH_REMATCH[2]}
+    else
+        cid[$1]=not-vsock port[$1]=not-vsock
+    fi
 }
 
 for f in Dockerfile collect-rootfs.sh enclave.sh enclave.env enclave.json parent.json \
@@ -48,14 +52,18 @@ read -r e_listen e_host e_egress e_mode e_sealed e_fw e_frame e_hframe e_kp < <(
 read -r p_enclave p_host p_egress p_state p_frame p_hframe p_kp < <(jq -r '[.enclave,
     ."host-listen", ."egress-listen", .state, ."max-frame", ."host-max-frame", ."key-provider"]
     | map(tostring) | join(" ")' "$dir/parent.json" 2>/dev/null)
-[ "$(vsock_part "$e_listen" cid)" = ANY ] || fail "enclave.json listen $e_listen is not vsock://ANY:PORT"
-[ "$(vsock_part "$e_listen" port)" = "$(vsock_part "$p_enclave" port)" ] ||
+split_vsock e_listen "$e_listen"
+split_vsock p_enclave "$p_enclave"
+[ "${cid[e_listen]}" = ANY ] || fail "enclave.json listen $e_listen is not vsock://ANY:PORT"
+[ "${port[e_listen]}" = "${port[p_enclave]}" ] ||
     fail "enclave listens on $e_listen but parent.json dials $p_enclave"
 for pair in "$e_host $p_host host-channel" "$e_egress $p_egress egress"; do
     set -- $pair
-    [ "$(vsock_part "$1" cid)" = 3 ] || fail "enclave.json $3 $1 does not dial the parent (CID 3)"
-    [ "$(vsock_part "$2" cid)" = ANY ] || fail "parent.json $3 listener $2 is not vsock://ANY:PORT"
-    [ "$(vsock_part "$1" port)" = "$(vsock_part "$2" port)" ] ||
+    split_vsock e "$1"
+    split_vsock p "$2"
+    [ "${cid[e]}" = 3 ] || fail "enclave.json $3 $1 does not dial the parent (CID 3)"
+    [ "${cid[p]}" = ANY ] || fail "parent.json $3 listener $2 is not vsock://ANY:PORT"
+    [ "${port[e]}" = "${port[p]}" ] ||
         fail "enclave.json $3 $1 and parent.json listener $2 use different ports"
 done
 [ "$e_frame $e_hframe $e_kp" = "$p_frame $p_hframe $p_kp" ] ||
@@ -66,7 +74,7 @@ done
 # 3. enclave.env: the CID the parent dials, and a size the allocator pool holds (whole cores).
 # shellcheck source=/dev/null
 . "$dir/enclave.env"
-[ "${NSL_ENCLAVE_CID:-}" = "$(vsock_part "$p_enclave" cid)" ] ||
+[ "${NSL_ENCLAVE_CID:-}" = "${cid[p_enclave]}" ] ||
     fail "enclave.env NSL_ENCLAVE_CID=${NSL_ENCLAVE_CID:-} but parent.json dials $p_enclave"
 [ "${NSL_ENCLAVE_CID:-0}" -ge 4 ] 2>/dev/null || fail "enclave CID must be 4 or more (3 is the parent)"
 pool_mib=$(sed -n 's/^memory_mib:[[:space:]]*\([0-9]*\).*/\1/p' "$dir/allocator.yaml")
@@ -99,8 +107,9 @@ done
 [ "$p_state" = /var/lib/"$(sed -n 's/^StateDirectory=//p' "$pu")" ] ||
     fail "parent.json state is not the unit's StateDirectory under /var/lib"
 for unit in "$eu" "$pu"; do
+    text=$'\n'$(<"$unit")
     for h in NoNewPrivileges=yes ProtectSystem= ProtectHome=yes PrivateTmp=yes; do
-        grep -q "^$h" "$unit" || fail "$(basename "$unit") lacks $h"
+        [[ $text == *$'\n'"$h"* ]] || fail "${unit##*/} lacks $h"
     done
 done
 grep -q '^ProtectSystem=strict$' "$pu" || fail "nsl-parent.service is not ProtectSystem=strict"
@@ -140,9 +149,10 @@ grep -q '^FROM debian:12 AS build' "$df" || fail "Dockerfile build stage is not 
 grep -q '^FROM scratch' "$df" || fail "Dockerfile runtime stage is not minimal (FROM scratch)"
 grep -q '^ENTRYPOINT \["/usr/bin/nsl-enclave", "--config", "/etc/nsl/enclave.json"\]' "$df" ||
     fail "Dockerfile ENTRYPOINT does not run /usr/bin/nsl-enclave --config /etc/nsl/enclave.json"
+dockerfile=" $(tr '\n' ' ' <"$df") "
 for pkg in $(grep -o '\b[a-z0-9.+-]*-dev\b' "$root/scripts/install-deps.sh" | sort -u); do
     [ "$pkg" = libclang-rt-14-dev ] && continue # sanitizer runtime for tests only
-    grep -qw -- "$pkg" "$df" || fail "Dockerfile lacks build dependency $pkg (scripts/install-deps.sh)"
+    [[ $dockerfile == *" $pkg "* ]] || fail "Dockerfile lacks build dependency $pkg (scripts/install-deps.sh)"
 done
 
 # 7. The runtime tree collect-rootfs.sh makes runs the binary with only the libraries it copied
@@ -165,11 +175,11 @@ fi
 
 # 8. The guide states the same addresses and sizes, says what cannot run here and what is not
 #    wired yet; the repo README links it.
-guide=$dir/README.md
+guide=$(<"$dir/README.md")
 for s in "$e_listen" "$e_host" "$e_egress" "$p_enclave" "$p_host" "$p_egress" \
     "memory_mib: $pool_mib" "cpu_count: $pool_cpus" "--enclave-cid" "build-enclave" "run-enclave" \
     "kms:RecipientAttestation:PCR0" "NoNewPrivileges" "cannot run here" "not yet wired"; do
-    grep -qF -- "$s" "$guide" || fail "deploy/nitro/README.md does not mention \"$s\""
+    [[ $guide == *"$s"* ]] || fail "deploy/nitro/README.md does not mention \"$s\""
 done
 grep -q 'deploy/nitro/README.md' "$root/README.md" || fail "README.md does not link deploy/nitro/README.md"
 
