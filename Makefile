@@ -10,7 +10,7 @@ JOBS       ?= $(shell nproc)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
 .PHONY: all deps build asan run test unit-test asan-test bench format format-check clean \
-        fuzz-build fuzz fuzz-smoke
+        fuzz-build fuzz fuzz-smoke config-docs
 
 all: build
 
@@ -70,6 +70,12 @@ test: deps format-check build asan fuzz-smoke
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
+
+# docs/configuration.md from the binaries' --help (checked by `make test`).
+config-docs: build
+	@./scripts/config-docs.sh $(BUILD)/bin > docs/configuration.md.tmp \
+	  || { rm -f docs/configuration.md.tmp; exit 1; }
+	@mv docs/configuration.md.tmp docs/configuration.md
 
 bench: deps build
 	@./bench/run.sh $(BUILD)

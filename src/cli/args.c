@@ -294,6 +294,14 @@ static const struct {
     {"allow-debug", OPT_ALLOW_DEBUG, false},
 };
 
+const char *nsl_cli_global_option(size_t i, bool *takes_value)
+{
+    if (i >= sizeof cli_options / sizeof cli_options[0])
+        return NULL;
+    *takes_value = cli_options[i].takes_value;
+    return cli_options[i].name;
+}
+
 /* The sealing options; --pcr is syntax-checked where the policy is built (cli/seal.c). */
 static nsl_err set_seal_option(struct command_line *cl, enum option_id id, const char *value,
                                struct nsl_error *err)
@@ -477,6 +485,19 @@ static nsl_err build_request(const struct command_line *cl, struct nsl_cli_args 
                                      err);
 }
 
+/* nsl <service> --help: the service's first row, or UNKNOWN_SERVICE. */
+static nsl_err find_service(const char *svc, size_t *route, struct nsl_error *err)
+{
+    for (size_t i = 0; i < nsl_route_count; i++) {
+        if (strcmp(nsl_routes[i].service, svc) == 0) {
+            *route = i;
+            return NSL_OK;
+        }
+    }
+    return nsl_fail(err, NSL_ERR_UNKNOWN_SERVICE, "unknown service \"%.32s\" (see nsl --help)",
+                    svc);
+}
+
 static const char *first_set(const char *a, const char *b, const char *fallback)
 {
     if (a)
@@ -517,8 +538,11 @@ nsl_err nsl_cli_args_parse(int argc, char **argv, const struct nsl_cli_env *env,
         args->next = dev_next;
     } else if (cl.version) {
         args->action = NSL_CLI_VERSION;
-    } else if (cl.help && cl.npositional < 2) {
+    } else if (cl.help && cl.npositional == 0) {
         args->action = NSL_CLI_HELP;
+    } else if (cl.help && cl.npositional == 1) {
+        args->action = NSL_CLI_SERVICE_HELP;
+        rc = find_service(cl.positional[0], &args->route, err);
     } else {
         rc = build_request(&cl, args, err);
     }

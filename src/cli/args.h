@@ -18,9 +18,10 @@
 #define NSL_CLI_MAX_PCR_OPTIONS 32
 
 enum nsl_cli_action {
-    NSL_CLI_RPC,     /* send (or print) one request */
-    NSL_CLI_HELP,    /* nsl --help, or nsl with no arguments */
-    NSL_CLI_OP_HELP, /* nsl <service> <operation> --help */
+    NSL_CLI_RPC,          /* send (or print) one request */
+    NSL_CLI_HELP,         /* nsl --help, or nsl with no arguments */
+    NSL_CLI_SERVICE_HELP, /* nsl <service> --help: route is the service's first operation */
+    NSL_CLI_OP_HELP,      /* nsl <service> <operation> --help */
     NSL_CLI_VERSION,
     NSL_CLI_DEV, /* nsl dev ...: argv[next..] belong to the dev stack */
 };
@@ -60,7 +61,7 @@ struct nsl_cli_args {
     bool allow_debug;
     const char *pcrs[NSL_CLI_MAX_PCR_OPTIONS];
     size_t npcrs;
-    size_t route;   /* index into nsl_routes (RPC, OP_HELP) */
+    size_t route;   /* index into nsl_routes (RPC, SERVICE_HELP, OP_HELP) */
     json_t *params; /* RPC: the checked params object; owned */
     int next;       /* DEV: index in argv of the word after "dev" */
 };
@@ -71,6 +72,10 @@ struct nsl_cli_args {
 nsl_err nsl_cli_args_parse(int argc, char **argv, const struct nsl_cli_env *env,
                            struct nsl_cli_args *args, struct nsl_error *err);
 void nsl_cli_args_free(struct nsl_cli_args *args);
+
+/* nsl's global options, for completion: the name of option i (without "--") and whether it
+ * takes a value; NULL past the last one. */
+const char *nsl_cli_global_option(size_t i, bool *takes_value);
 
 /* Builds a params object from "key=value" pairs typed by schema (see docs/cli.md):
  * STRING/HEX/BASE64/DIGITS stay strings, INT becomes an integer, BOOL true|false, OBJECT/ARRAY/ANY

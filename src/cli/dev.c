@@ -17,6 +17,20 @@
 #include "common/log.h"
 #include "common/options.h"
 
+/* HOST:PORT as nsl-parent --http takes it, but port 0 is refused: the dev stack must know where
+ * the API is to wait for it. */
+static int http_address_check(const char *value, char *why, size_t why_len)
+{
+    if (nsl_option_check_host_port(value, why, why_len) != 0)
+        return -1;
+    const char *colon = strrchr(value, ':');
+    if (strtol(colon + 1, NULL, 10) == 0) {
+        snprintf(why, why_len, "needs a port other than 0");
+        return -1;
+    }
+    return 0;
+}
+
 struct dev_config {
     char *state;
     char *http;
@@ -28,29 +42,44 @@ struct dev_config {
     char *sim_key_file;
 };
 
+#define FIELD(f) .offset = offsetof(struct dev_config, f)
+
+static int dev_db_check(const char *value, char *why, size_t why_len)
+{
+    if (strncmp(value, "postgres://", 11) == 0 || strncmp(value, "postgresql://", 13) == 0)
+        return 0;
+    snprintf(why, why_len, "must be a postgres:// URL");
+    return -1;
+}
+
 static const struct nsl_option dev_up_options[] = {
-    {"state", NSL_OPT_STRING, offsetof(struct dev_config, state), NULL, 0, 0,
-     "directory for sockets, logs, pid files and the store (created 0700; required)"},
-    {"http", NSL_OPT_STRING, offsetof(struct dev_config, http), "127.0.0.1:8080", 0, 0,
-     "HOST:PORT where nsl-parent serves the API"},
-    {"log-level", NSL_OPT_STRING, offsetof(struct dev_config, log_level), NULL, 0, 0,
-     "LEVEL or COMPONENT=LEVEL,... (docs/logging.md), passed to both daemons"},
-    {"background", NSL_OPT_BOOL, offsetof(struct dev_config, background), "false", 0, 0,
-     "return once the stack is up and leave it running (stop it with nsl dev down)"},
-    {"egress-allow", NSL_OPT_STRING, offsetof(struct dev_config, egress_allow), NULL, 0, 0,
-     "HOST:PORT,... the enclave may reach through nsl-parent's egress proxy"},
-    {"ca-file", NSL_OPT_STRING, offsetof(struct dev_config, ca_file), NULL, 0, 0,
-     "PEM file of extra CAs nsl-enclave trusts for outbound HTTPS"},
-    {"db", NSL_OPT_STRING, offsetof(struct dev_config, db), NULL, 0, 0,
-     "postgres://… blob store shared with other stacks (default: SQLite under --state)"},
-    {"sim-key-file", NSL_OPT_STRING, offsetof(struct dev_config, sim_key_file), NULL, 0, 0,
-     "sim wrapping key file shared by stacks on one --db (default: under --state)"},
+    {"state", NSL_OPT_STRING, FIELD(state), .check = nsl_option_check_path,
+     .form = NSL_OPTION_FORM_PATH,
+     .help = "directory for sockets, logs, pid files and the store (created 0700; required)"},
+    {"http", NSL_OPT_STRING, FIELD(http), "127.0.0.1:8080", .check = http_address_check,
+     .form = "HOST:PORT (name, IPv4 or [IPv6]; port 1-65535)",
+     .help = "where nsl-parent serves the API"},
+    {"log-level", NSL_OPT_STRING, FIELD(log_level), .check = nsl_log_levels_check,
+     .form = NSL_LOG_LEVELS_FORM, .help = "passed to both daemons (unset: their default, info)"},
+    {"background", NSL_OPT_BOOL, FIELD(background), "false",
+     .help = "return once the stack is up and leave it running (stop it with nsl dev down)"},
+    {"egress-allow", NSL_OPT_STRING, FIELD(egress_allow), .form = "HOST:PORT,...",
+     .help = "targets the enclave may reach through nsl-parent's egress proxy (checked by it)"},
+    {"ca-file", NSL_OPT_STRING, FIELD(ca_file), .check = nsl_option_check_path,
+     .form = NSL_OPTION_FORM_PATH,
+     .help = "PEM file of extra CAs nsl-enclave trusts for outbound HTTPS"},
+    {"db", NSL_OPT_STRING, FIELD(db), .check = dev_db_check,
+     .form = "a postgres:// (postgresql://) URL",
+     .help = "blob store shared with other stacks (unset: SQLite under --state)"},
+    {"sim-key-file", NSL_OPT_STRING, FIELD(sim_key_file), .check = nsl_option_check_path,
+     .form = NSL_OPTION_FORM_PATH,
+     .help = "sim wrapping key file shared by stacks on one --db (unset: under --state)"},
     NSL_OPTIONS_END,
 };
 
 static const struct nsl_option dev_down_options[] = {
-    {"state", NSL_OPT_STRING, offsetof(struct dev_config, state), NULL, 0, 0,
-     "state directory given to nsl dev up (required)"},
+    {"state", NSL_OPT_STRING, FIELD(state), .check = nsl_option_check_path,
+     .form = NSL_OPTION_FORM_PATH, .help = "state directory given to nsl dev up (required)"},
     NSL_OPTIONS_END,
 };
 
@@ -64,33 +93,10 @@ static const struct nsl_options_spec dev_down_spec = {
     "nsl dev down", "--state DIR", "Stops the dev stack started with nsl dev up --background.",
     dev_down_options, false};
 
-/* Checks HOST:PORT (HOST may be [IPv6]) without resolving it. */
-static bool http_address_ok(const char *hp)
-{
-    const char *colon = strrchr(hp, ':');
-    if (!colon || colon == hp || !colon[1] || strlen(colon + 1) > 5)
-        return false;
-    for (const char *p = colon + 1; *p; p++)
-        if (*p < '0' || *p > '9')
-            return false;
-    long port = strtol(colon + 1, NULL, 10);
-    return port > 0 && port < 65536;
-}
-
 static int check_up_config(const struct dev_config *cfg)
 {
-    struct nsl_log_levels levels;
-    char why[512];
     if (!cfg->state || !cfg->state[0]) {
         fprintf(stderr, "nsl dev up: --state DIR is required\n");
-        return 2;
-    }
-    if (!http_address_ok(cfg->http)) {
-        fprintf(stderr, "nsl dev up: --http must be HOST:PORT, not \"%s\"\n", cfg->http);
-        return 2;
-    }
-    if (cfg->log_level && nsl_log_levels_parse(cfg->log_level, &levels, why, sizeof why) != 0) {
-        fprintf(stderr, "nsl dev up: --log-level: %s\n", why);
         return 2;
     }
     return 0;

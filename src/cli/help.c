@@ -9,9 +9,11 @@
 
 static const char usage[] =
     "Usage: nsl [OPTIONS] <service> <operation> [key=value ... | --params JSON]\n"
-    "       nsl <service> <operation> --help\n"
+    "       nsl <service> --help | nsl <service> <operation> --help\n"
     "       nsl dev up --state DIR [--http HOST:PORT] [--log-level LEVEL] [--background]\n"
     "       nsl dev down --state DIR\n"
+    "       nsl neo ... | nsl attest ... | nsl function verify-receipt ...  (offline; see --help)\n"
+    "       nsl completion bash   (source <(nsl completion bash) to complete nsl's words)\n"
     "\n"
     "Calls one operation of the Neo Service Layer through the parent's JSON-RPC API.\n"
     "\n"
@@ -44,6 +46,9 @@ static const char usage[] =
     "--help): digits and strings stay text, integers and booleans become JSON numbers and\n"
     "booleans, objects and arrays are given as JSON. A value @FILE is read from FILE, @- from\n"
     "stdin (trailing newlines dropped); @@text means the literal @text.\n"
+    "\n"
+    "Lists (wallet list, account list, ...) are shown as aligned columns; colours only when\n"
+    "stdout is a terminal and NO_COLOR is not set.\n"
     "\n"
     "Exit status: 0 success, 1 the request failed, 2 refused locally (bad command line).\n"
     "\n"
@@ -82,16 +87,29 @@ static void print_limits(FILE *out, const struct nsl_field_spec *f)
     fprintf(out, "at most %zu %s", f->max_len, unit);
 }
 
+/* How the operation's data travels, and who may call it. */
+static void print_access(FILE *out, const struct nsl_route *r)
+{
+    fprintf(out, "Permission: %s%s\n", r->permission ? r->permission : "none (public)",
+            r->flags & NSL_ROUTE_ADMIN ? " (admin: neo-sig only, sign with --key)" : "");
+    unsigned sealed = r->flags & (NSL_ROUTE_SEALED_PARAMS | NSL_ROUTE_SEALED_RESULT);
+    fprintf(out, "Sealed: %s\n",
+            sealed == (NSL_ROUTE_SEALED_PARAMS | NSL_ROUTE_SEALED_RESULT)
+                ? "params and result, end to end with the attested enclave (see nsl --help)"
+            : sealed == NSL_ROUTE_SEALED_PARAMS
+                ? "params, end to end to the attested enclave (see nsl --help)"
+            : sealed ? "result, end to end from the attested enclave to nsl (see nsl --help)"
+                     : "no (use --seal to seal it anyway)");
+    fprintf(out, "Changes state: %s\n", r->flags & NSL_ROUTE_MUTATES ? "yes (audited)" : "no");
+}
+
 void nsl_cli_help_print_operation(FILE *out, size_t route)
 {
     const struct nsl_route *r = &nsl_routes[route];
     fprintf(out, "Usage: nsl [OPTIONS] %s %s", r->service, r->operation);
     fprintf(out, "%s\n\n%s\n", r->params[0].name ? " [key=value ... | --params JSON]" : "",
             r->summary);
-    fprintf(out, "Permission: %s\n", r->permission ? r->permission : "none (public)");
-    if (r->flags & (NSL_ROUTE_SEALED_PARAMS | NSL_ROUTE_SEALED_RESULT))
-        fputs("Sealed: params and result travel sealed to the attested enclave (see nsl --help)\n",
-              out);
+    print_access(out, r);
     fputc('\n', out);
     if (!r->params[0].name) {
         fputs("Parameters: none\n", out);
@@ -103,5 +121,34 @@ void nsl_cli_help_print_operation(FILE *out, size_t route)
                 f->required ? "required" : "optional");
         print_limits(out, f);
         fprintf(out, ")%s%s\n", f->doc ? "\n      " : "", f->doc ? f->doc : "");
+    }
+}
+
+/* "name=TYPE" for a required parameter, "[name=TYPE]" for an optional one. */
+static void print_param_synopsis(FILE *out, const struct nsl_route *r)
+{
+    for (const struct nsl_field_spec *f = r->params; f->name; f++)
+        fprintf(out, " %s%s=%s%s", f->required ? "" : "[", f->name, nsl_field_type_name(f->type),
+                f->required ? "" : "]");
+}
+
+void nsl_cli_help_print_service(FILE *out, size_t route)
+{
+    const char *svc = nsl_routes[route].service;
+    fprintf(out,
+            "Usage: nsl [OPTIONS] %s <operation> [key=value ... | --params JSON]\n"
+            "       nsl %s <operation> --help   (one operation's parameters in full)\n\n"
+            "Operations of %s:\n",
+            svc, svc, svc);
+    for (size_t i = route; i < nsl_route_count && strcmp(nsl_routes[i].service, svc) == 0; i++) {
+        const struct nsl_route *r = &nsl_routes[i];
+        fprintf(out, "  %s", r->operation);
+        print_param_synopsis(out, r);
+        fprintf(out, "\n      %s\n      permission %s%s%s%s%s\n", r->summary,
+                r->permission ? r->permission : "none (public)",
+                r->flags & NSL_ROUTE_ADMIN ? ", admin (neo-sig)" : "",
+                r->flags & NSL_ROUTE_SEALED_PARAMS ? ", params sealed" : "",
+                r->flags & NSL_ROUTE_SEALED_RESULT ? ", result sealed" : "",
+                r->flags & NSL_ROUTE_MUTATES ? ", changes state" : "");
     }
 }

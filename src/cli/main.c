@@ -9,6 +9,7 @@
 #include "cli/args.h"
 #include "cli/attest_cmd.h"
 #include "cli/auth.h"
+#include "cli/completion.h"
 #include "cli/dev.h"
 #include "cli/help.h"
 #include "cli/neo_cmd.h"
@@ -154,6 +155,8 @@ static int run(int argc, char **argv)
         return nsl_cli_attest_main(argc, argv);
     if (nsl_cli_receipt_is_command(argc, argv)) /* offline */
         return nsl_cli_receipt_main(argc, argv);
+    if (nsl_cli_completion_is_command(argc, argv)) /* offline */
+        return nsl_cli_completion_main(argc, argv);
     struct nsl_cli_env env = {getenv("NSL_URL"), getenv("NSL_API_KEY"), getenv("NSL_ACCOUNT"),
                               getenv("NSL_KEY_PASSPHRASE")};
     struct nsl_cli_args args;
@@ -164,6 +167,9 @@ static int run(int argc, char **argv)
     switch (args.action) {
     case NSL_CLI_HELP:
         nsl_cli_help_print(stdout);
+        break;
+    case NSL_CLI_SERVICE_HELP:
+        nsl_cli_help_print_service(stdout, args.route);
         break;
     case NSL_CLI_OP_HELP:
         nsl_cli_help_print_operation(stdout, args.route);

@@ -4,10 +4,20 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/rpc.h"
 
 #define INDENT 2
+#define BOLD   "\033[1m"
+#define RED    "\033[31m"
+#define RESET  "\033[0m"
+
+bool nsl_cli_output_colour(FILE *out)
+{
+    const char *no_colour = getenv("NO_COLOR"); /* https://no-color.org: set and not empty */
+    return isatty(fileno(out)) && !(no_colour && no_colour[0]);
+}
 
 /* Writes text with control characters (other than those allowed) shown as \xNN. */
 static void put_text(FILE *out, const char *s, size_t n, bool allow_newline)
@@ -94,19 +104,25 @@ static json_t *table_columns(const json_t *rows)
     return cols;
 }
 
-static void put_cell(FILE *out, const json_t *cell, size_t width, bool last)
+/* One cell padded to width; escapes (colour) do not count towards the width. */
+static void put_cell(FILE *out, const json_t *cell, size_t width, bool last, bool bold)
 {
     size_t w = cell ? inline_width(cell) : 1;
+    if (bold)
+        fputs(BOLD, out);
     if (cell)
         put_inline(out, cell);
     else
         fputc('-', out);
+    if (bold)
+        fputs(RESET, out);
     if (!last)
         fprintf(out, "%*s", (int)(width - w + 2), "");
 }
 
-/* Arrays of objects: a header line of the keys, then one aligned line per object. */
-static void put_table(FILE *out, const json_t *rows, int depth)
+/* Arrays of objects: a header line of the keys (bold with colour), then one aligned line per
+ * object. */
+static void put_table(FILE *out, const json_t *rows, int depth, bool colour)
 {
     json_t *cols = table_columns(rows);
     size_t ncols = json_object_size(cols), c;
@@ -117,7 +133,7 @@ static void put_table(FILE *out, const json_t *rows, int depth)
     json_object_foreach(cols, key, width)
     {
         json_t *name = json_string(key);
-        put_cell(out, name, (size_t)json_integer_value(width), ++c == ncols);
+        put_cell(out, name, (size_t)json_integer_value(width), ++c == ncols, colour);
         json_decref(name);
     }
     fputc('\n', out);
@@ -128,13 +144,13 @@ static void put_table(FILE *out, const json_t *rows, int depth)
         put_indent(out, depth);
         c = 0;
         json_object_foreach(cols, key, width) put_cell(
-            out, json_object_get(row, key), (size_t)json_integer_value(width), ++c == ncols);
+            out, json_object_get(row, key), (size_t)json_integer_value(width), ++c == ncols, false);
         fputc('\n', out);
     }
     json_decref(cols);
 }
 
-static void put_value(FILE *out, const json_t *v, int depth);
+static void put_value(FILE *out, const json_t *v, int depth, bool colour);
 
 static void put_list(FILE *out, const json_t *array, int depth)
 {
@@ -162,7 +178,7 @@ static void put_multiline(FILE *out, const char *s, int depth)
     }
 }
 
-static void put_member(FILE *out, const char *key, const json_t *v, int depth)
+static void put_member(FILE *out, const char *key, const json_t *v, int depth, bool colour)
 {
     put_indent(out, depth);
     put_text(out, key, strlen(key), false);
@@ -178,19 +194,19 @@ static void put_member(FILE *out, const char *key, const json_t *v, int depth)
         fputs(" (none)\n", out);
     } else {
         fputc('\n', out);
-        put_value(out, v, depth + 1);
+        put_value(out, v, depth + 1, colour);
     }
 }
 
-static void put_value(FILE *out, const json_t *v, int depth)
+static void put_value(FILE *out, const json_t *v, int depth, bool colour)
 {
     if (json_is_object(v)) {
         const char *key;
         json_t *member;
-        json_object_foreach((json_t *)v, key, member) put_member(out, key, member, depth);
+        json_object_foreach((json_t *)v, key, member) put_member(out, key, member, depth, colour);
     } else if (json_is_array(v)) {
         if (all_objects(v))
-            put_table(out, v, depth);
+            put_table(out, v, depth, colour);
         else
             put_list(out, v, depth);
     } else if (json_is_string(v) && strchr(json_string_value(v), '\n')) {
@@ -209,7 +225,7 @@ void nsl_cli_output_readable(FILE *out, const json_t *value)
     else if (json_is_object(value) && json_object_size(value) == 0)
         fputs("(empty)\n", out);
     else
-        put_value(out, value, 0);
+        put_value(out, value, 0, nsl_cli_output_colour(out));
 }
 
 void nsl_cli_output_json(FILE *out, const json_t *value)
@@ -225,7 +241,9 @@ void nsl_cli_output_json(FILE *out, const json_t *value)
 void nsl_cli_output_error(FILE *out, const json_t *error)
 {
     const char *message = json_string_value(json_object_get(error, "message"));
-    fprintf(out, "error: %s: ", nsl_cli_rpc_error_name(error));
+    bool colour = nsl_cli_output_colour(out);
+    fprintf(out, "%serror: %s%s: ", colour ? RED : "", nsl_cli_rpc_error_name(error),
+            colour ? RESET : "");
     put_text(out, message ? message : "(no message)", strlen(message ? message : "(no message)"),
              false);
     fputc('\n', out);

@@ -326,3 +326,9 @@ void nsl_logf_at(enum nsl_log_component component, enum nsl_log_level level, con
     put_field(&l, "msg", msg);
     finish(&l);
 }
+
+int nsl_log_levels_check(const char *spec, char *why, size_t why_len)
+{
+    struct nsl_log_levels unused;
+    return nsl_log_levels_parse(spec, &unused, why, why_len);
+}

@@ -60,6 +60,10 @@ struct nsl_log_levels {
  * offending item, and the valid names) into why. */
 int nsl_log_levels_parse(const char *spec, struct nsl_log_levels *out, char *why, size_t why_len);
 void nsl_log_levels_apply(const struct nsl_log_levels *levels);
+/* An option check (options.h) for a --log-level value: 0, or -1 with the reason. */
+int nsl_log_levels_check(const char *spec, char *why, size_t why_len);
+#define NSL_LOG_LEVELS_FORM                                                                        \
+    "LEVEL or [LEVEL,]COMPONENT=LEVEL,... (levels debug, info, warn, error; docs/logging.md)"
 void nsl_log_levels_current(struct nsl_log_levels *out);
 void nsl_log_set_level(enum nsl_log_component component, enum nsl_log_level level);
 

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,21 +18,69 @@ static const struct nsl_option *find_option(const struct nsl_options_spec *spec,
     return NULL;
 }
 
+int nsl_option_check_host_port(const char *value, char *why, size_t why_len)
+{
+    char text[300];
+    struct nsl_url url;
+    if (snprintf(text, sizeof text, "tcp://%s", value) >= (int)sizeof text) {
+        snprintf(why, why_len, "longer than %zu bytes", sizeof text - 7);
+        return -1;
+    }
+    return nsl_url_parse(text, &url, why, why_len);
+}
+
+int nsl_option_check_path(const char *value, char *why, size_t why_len)
+{
+    if (!value[0] || strlen(value) >= PATH_MAX) {
+        snprintf(why, why_len, "must be a path of 1 to %d bytes", PATH_MAX - 1);
+        return -1;
+    }
+    return 0;
+}
+
+/* Whether value is one of choices ("a|b|c"). */
+static bool is_choice(const char *choices, const char *value)
+{
+    size_t len = strlen(value);
+    for (const char *c = choices; *c;) {
+        const char *bar = strchr(c, '|');
+        size_t n = bar ? (size_t)(bar - c) : strlen(c);
+        if (n == len && strncmp(c, value, n) == 0)
+            return true;
+        c += n + (bar ? 1 : 0);
+    }
+    return false;
+}
+
+/* Checks a URL or STRING value against its option's rules; 0 when it may be stored. */
+static int check_text(const struct nsl_options_spec *spec, const struct nsl_option *o,
+                      const char *value, const char *source)
+{
+    struct nsl_url url;
+    char why[160] = "";
+    int rc = 0;
+    if (o->type == NSL_OPT_URL)
+        rc = nsl_url_parse(value, &url, why, sizeof why);
+    else if (o->choices && !is_choice(o->choices, value)) {
+        snprintf(why, sizeof why, "must be one of %s", o->choices);
+        rc = -1;
+    } else if (o->check)
+        rc = o->check(value, why, sizeof why);
+    if (rc != 0)
+        fprintf(stderr, "%s: %s --%s: %s, not \"%.100s\"\n", spec->program, source, o->name, why,
+                value);
+    return rc;
+}
+
 static int set_value(const struct nsl_options_spec *spec, const struct nsl_option *o, void *cfg,
                      const char *value, const char *source)
 {
     char *field = (char *)cfg + o->offset;
     switch (o->type) {
-    case NSL_OPT_URL: {
-        struct nsl_url url;
-        char why[128];
-        if (nsl_url_parse(value, &url, why, sizeof why) != 0) {
-            fprintf(stderr, "%s: %s --%s: %s\n", spec->program, source, o->name, why);
-            return -1;
-        }
-    }
-        /* fall through */
+    case NSL_OPT_URL:
     case NSL_OPT_STRING: {
+        if (check_text(spec, o, value, source) != 0)
+            return -1;
         char *copy = strdup(value);
         if (!copy)
             return -1;
@@ -43,9 +92,14 @@ static int set_value(const struct nsl_options_spec *spec, const struct nsl_optio
         char *end;
         errno = 0;
         long long v = strtoll(value, &end, 10);
-        if (!*value || *end || errno || v < o->min || v > o->max) {
-            fprintf(stderr, "%s: %s --%s must be an integer in [%lld, %lld], not \"%s\"\n",
+        if (!*value || *end || errno) {
+            fprintf(stderr, "%s: %s --%s: must be an integer (range %lld–%lld), not \"%.100s\"\n",
                     spec->program, source, o->name, (long long)o->min, (long long)o->max, value);
+            return -1;
+        }
+        if (v < o->min || v > o->max) {
+            fprintf(stderr, "%s: %s --%s: %lld is out of range %lld–%lld\n", spec->program, source,
+                    o->name, v, (long long)o->min, (long long)o->max);
             return -1;
         }
         *(int64_t *)field = v;
@@ -57,7 +111,7 @@ static int set_value(const struct nsl_options_spec *spec, const struct nsl_optio
         } else if (strcmp(value, "false") == 0 || strcmp(value, "0") == 0) {
             *(bool *)field = false;
         } else {
-            fprintf(stderr, "%s: %s --%s must be true or false, not \"%s\"\n", spec->program,
+            fprintf(stderr, "%s: %s --%s: must be true or false, not \"%.100s\"\n", spec->program,
                     source, o->name, value);
             return -1;
         }
@@ -204,6 +258,34 @@ enum nsl_options_result nsl_options_parse(const struct nsl_options_spec *spec, v
     return NSL_OPTIONS_OK;
 }
 
+/* What o accepts, as the help's "default X, ..." line says it. */
+static void print_accepts(const struct nsl_option *o, FILE *out)
+{
+    switch (o->type) {
+    case NSL_OPT_INT:
+        fprintf(out, "range %lld–%lld", (long long)o->min, (long long)o->max);
+        return;
+    case NSL_OPT_BOOL:
+        fputs("one of true, false", out);
+        return;
+    case NSL_OPT_URL:
+        fputs("accepts vsock://CID:PORT, unix:///PATH or tcp://HOST:PORT", out);
+        return;
+    case NSL_OPT_STRING:
+        break;
+    }
+    if (o->choices) {
+        fputs("one of ", out);
+        for (const char *c = o->choices; *c; c++)
+            if (*c == '|')
+                fputs(", ", out);
+            else
+                fputc(*c, out);
+    } else {
+        fprintf(out, "accepts %s", o->form ? o->form : "any text");
+    }
+}
+
 void nsl_options_print_help(const struct nsl_options_spec *spec, FILE *out)
 {
     fprintf(out, "Usage: %s %s\n\n%s\n\nOptions:\n", spec->program, spec->usage, spec->summary);
@@ -212,10 +294,15 @@ void nsl_options_print_help(const struct nsl_options_spec *spec, FILE *out)
                            : o->type == NSL_OPT_BOOL ? "[true|false]"
                            : o->type == NSL_OPT_URL  ? "URL"
                                                      : "VALUE";
-        fprintf(out, "  --%s %s\n      %s", o->name, kind, o->help);
-        if (o->type == NSL_OPT_INT)
-            fprintf(out, " (range %lld..%lld)", (long long)o->min, (long long)o->max);
-        fprintf(out, " [default: %s]\n", o->default_value ? o->default_value : "none");
+        /* Text defaults are quoted so that an empty one is visible. */
+        const char *quote = o->type == NSL_OPT_STRING || o->type == NSL_OPT_URL ? "\"" : "";
+        if (o->default_value)
+            fprintf(out, "  --%s %s\n      %s\n      default %s%s%s, ", o->name, kind, o->help,
+                    quote, o->default_value, quote);
+        else
+            fprintf(out, "  --%s %s\n      %s\n      default unset, ", o->name, kind, o->help);
+        print_accepts(o, out);
+        fputc('\n', out);
     }
     fprintf(out, "  --config FILE\n      JSON object of the settings above, overridden by flags\n"
                  "  --help, --version\n");

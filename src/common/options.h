@@ -1,7 +1,9 @@
 /* Configuration from command-line flags and an optional JSON config file (--config FILE), driven
- * by one table per binary. Every option has a default and, for integers, a range; a bad value is
- * refused with a message naming the option. Order of precedence: default < file < flag.
- * --help prints the table; --version prints the version. */
+ * by one table per binary. Every option has a default (or is unset) and what it accepts: a range
+ * for integers, a set of choices, a URL, or a form checked by a function; a bad value is refused
+ * with a message naming the option. Order of precedence: default < file < flag. --help prints
+ * the table, one "default X, range A–B" (or "one of", "accepts") line per option
+ * (docs/configuration.md is generated from it); --version prints the version. */
 #ifndef NSL_COMMON_OPTIONS_H
 #define NSL_COMMON_OPTIONS_H
 
@@ -11,7 +13,7 @@
 #include <stdio.h>
 
 enum nsl_option_type {
-    NSL_OPT_STRING, /* char * (malloc'd; freed by nsl_options_free) */
+    NSL_OPT_STRING, /* char * (malloc'd; freed by nsl_options_free); see choices, check */
     NSL_OPT_INT,    /* int64_t in [min, max] */
     NSL_OPT_BOOL,   /* bool; "--name" alone means true */
     NSL_OPT_URL,    /* char *, checked by nsl_url_parse */
@@ -24,12 +26,25 @@ struct nsl_option {
     const char *default_value;
     int64_t min, max;
     const char *help;
+    /* STRING only, optional. choices: the allowed values, "a|b|c". check: 0 if value is
+     * acceptable, else -1 with the reason in why; form says what it accepts (for --help). A
+     * STRING option without choices or check accepts any text. */
+    const char *choices;
+    int (*check)(const char *value, char *why, size_t why_len);
+    const char *form;
 };
 
 #define NSL_OPTIONS_END                                                                            \
     {                                                                                              \
-        NULL, NSL_OPT_STRING, 0, NULL, 0, 0, NULL                                                  \
+        .name = NULL                                                                               \
     }
+
+/* Stock checks for NSL_OPT_STRING options. HOST:PORT: a name, IPv4 or [IPv6] address and a port
+ * 0..65535 (not resolved); a path: non-empty, shorter than PATH_MAX. */
+int nsl_option_check_host_port(const char *value, char *why, size_t why_len);
+int nsl_option_check_path(const char *value, char *why, size_t why_len);
+#define NSL_OPTION_FORM_HOST_PORT "HOST:PORT (name, IPv4 or [IPv6]; port 0-65535)"
+#define NSL_OPTION_FORM_PATH      "a file system path (1-4095 bytes)"
 
 struct nsl_options_spec {
     const char *program; /* e.g. "nsl-enclave" */

@@ -53,20 +53,34 @@ struct enclave_config {
     char *ca_file;
 };
 
-#define OPT(name, type, field, def, min, max, help)                                                \
+#define OPT(name_, type_, field, def, min_, max_, help_)                                           \
     {                                                                                              \
-        name, type, offsetof(struct enclave_config, field), def, min, max, help                    \
+        .name = name_, .type = type_, .offset = offsetof(struct enclave_config, field),            \
+        .default_value = def, .min = min_, .max = max_, .help = help_                              \
+    }
+/* A STRING option whose value must be one of choices ("a|b"), or must pass check (form: what
+ * check accepts). */
+#define OPT_CHOICE(name_, field, def, choices_, help_)                                             \
+    {                                                                                              \
+        .name = name_, .type = NSL_OPT_STRING, .offset = offsetof(struct enclave_config, field),   \
+        .default_value = def, .help = help_, .choices = choices_                                   \
+    }
+#define OPT_CHECKED(name_, field, def, check_, form_, help_)                                       \
+    {                                                                                              \
+        .name = name_, .type = NSL_OPT_STRING, .offset = offsetof(struct enclave_config, field),   \
+        .default_value = def, .help = help_, .check = check_, .form = form_                        \
     }
 
 static const struct nsl_option options[] = {
     OPT("listen", NSL_OPT_URL, listen, "vsock://ANY:5000", 0, 0, "where the parent connects"),
     OPT("host-channel", NSL_OPT_URL, host_channel, "vsock://3:5001", 0, 0,
         "the parent's host-channel listener (storage, egress)"),
-    OPT("mode", NSL_OPT_STRING, mode, "nitro", 0, 0,
-        "nitro (real NSM device) or sim (dev and tests: simulated attestation, not secure)"),
-    OPT("log-level", NSL_OPT_STRING, log_level, "info", 0, 0,
-        "LEVEL, or COMPONENT=LEVEL,... (docs/logging.md); levels debug, info, warn, error"),
-    OPT("key-provider", NSL_OPT_STRING, key_provider, "kms", 0, 0,
+    OPT_CHOICE("mode", mode, "nitro", "nitro|sim",
+               "nitro (real NSM device) or sim (dev and tests: simulated attestation, not secure)"),
+    OPT_CHECKED("log-level", log_level, "info", nsl_log_levels_check, NSL_LOG_LEVELS_FORM,
+                "what is logged, per component"),
+    OPT_CHOICE(
+        "key-provider", key_provider, "kms", "kms|sim",
         "where the master key comes from: kms (AWS KMS with attestation) or sim (dev: the parent "
         "keeps the wrapping key, NOT SECURE)"),
     OPT("store-timeout-ms", NSL_OPT_INT, store_timeout_ms, "10000", 100, 600000,
@@ -94,17 +108,17 @@ static const struct nsl_option options[] = {
     OPT("replay-cache-size", NSL_OPT_INT, replay_cache_size, "1000000", 1000, 100000000,
         "neo-sig nonces remembered inside the time window; when full, signed requests get "
         "RATE_LIMITED"),
-    OPT("require-sealed", NSL_OPT_STRING, require_sealed, "auto", 0, 0,
-        "refuse sensitive operations (wallet import/export, secrets) sent in the clear: "
-        "true, false, or auto (true in nitro mode, false in sim mode)"),
+    OPT_CHOICE("require-sealed", require_sealed, "auto", "true|false|auto",
+               "refuse sensitive operations (wallet import/export, secrets) sent in the clear: "
+               "true, false, or auto (true in nitro mode, false in sim mode)"),
     OPT("max-secrets-per-account", NSL_OPT_INT, max_secrets, "1000", 1, 1000000,
         "secrets one account may hold"),
     OPT("function-workers", NSL_OPT_INT, function_workers, "2", 0, 64,
         "sandbox worker processes for user functions (0: no function service)"),
     OPT("egress", NSL_OPT_URL, egress, "vsock://3:5002", 0, 0,
         "the parent's egress proxy, for outbound HTTPS (docs/egress.md)"),
-    OPT("ca-file", NSL_OPT_STRING, ca_file, NULL, 0, 0,
-        "PEM file of CAs trusted for outbound HTTPS in addition to the system bundle"),
+    OPT_CHECKED("ca-file", ca_file, NULL, nsl_option_check_path, NSL_OPTION_FORM_PATH,
+                "PEM file of CAs trusted for outbound HTTPS in addition to the system bundle"),
     NSL_OPTIONS_END,
 };
 

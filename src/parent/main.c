@@ -20,19 +20,57 @@
 #include "parent/http.h"
 #include "parent/metrics.h"
 
-#define OPT(name, type, field, def, min, max, help)                                                \
+#define OPT(name_, type_, field, def, min_, max_, help_)                                           \
     {                                                                                              \
-        name, type, offsetof(struct nsl_parent_config, field), def, min, max, help                 \
+        .name = name_, .type = type_, .offset = offsetof(struct nsl_parent_config, field),         \
+        .default_value = def, .min = min_, .max = max_, .help = help_                              \
+    }
+/* A STRING option whose value must be one of choices ("a|b"), or must pass check (form: what
+ * check accepts). */
+#define OPT_CHOICE(name_, field, def, choices_, help_)                                             \
+    {                                                                                              \
+        .name = name_, .type = NSL_OPT_STRING,                                                     \
+        .offset = offsetof(struct nsl_parent_config, field), .default_value = def, .help = help_,  \
+        .choices = choices_                                                                        \
+    }
+#define OPT_CHECKED(name_, field, def, check_, form_, help_)                                       \
+    {                                                                                              \
+        .name = name_, .type = NSL_OPT_STRING,                                                     \
+        .offset = offsetof(struct nsl_parent_config, field), .default_value = def, .help = help_,  \
+        .check = check_, .form = form_                                                             \
     }
 
+static int check_egress_allow(const char *value, char *why, size_t why_len)
+{
+    struct nsl_egress_allowlist allow;
+    int rc = nsl_egress_allowlist_parse(value, &allow, why, why_len);
+    if (rc == 0)
+        nsl_egress_allowlist_clear(&allow);
+    return rc;
+}
+
+static int db_check(const char *value, char *why, size_t why_len)
+{
+    if (!value[0] || strncmp(value, "postgres://", 11) == 0 ||
+        strncmp(value, "postgresql://", 13) == 0)
+        return 0;
+    snprintf(why, why_len, "must be empty (SQLite) or a postgres:// URL");
+    return -1;
+}
+
+static int optional_path_check(const char *value, char *why, size_t why_len)
+{
+    return value[0] ? nsl_option_check_path(value, why, why_len) : 0;
+}
+
 static const struct nsl_option parent_options[] = {
-    OPT("http", NSL_OPT_STRING, http, "127.0.0.1:8080", 0, 0,
-        "HOST:PORT of the JSON-RPC API (IPv4, [IPv6] or a name; port 0 = any)"),
+    OPT_CHECKED("http", http, "127.0.0.1:8080", nsl_option_check_host_port,
+                NSL_OPTION_FORM_HOST_PORT, "address of the JSON-RPC API (port 0 = any free port)"),
     OPT("enclave", NSL_OPT_URL, enclave, "vsock://16:5000", 0, 0, "the enclave's listener"),
     OPT("host-listen", NSL_OPT_URL, host_listen, "vsock://ANY:5001", 0, 0,
         "where the enclave's host channel connects"),
-    OPT("state", NSL_OPT_STRING, state, "/var/lib/nsl", 0, 0,
-        "state directory (created 0700 if missing)"),
+    OPT_CHECKED("state", state, "/var/lib/nsl", nsl_option_check_path, NSL_OPTION_FORM_PATH,
+                "state directory (created 0700 if missing)"),
     OPT("enclave-connections", NSL_OPT_INT, enclave_connections, "8", 1, 256,
         "connections to the enclave"),
     OPT("http-threads", NSL_OPT_INT, http_threads, "4", 1, 64, "HTTP worker threads"),
@@ -47,8 +85,9 @@ static const struct nsl_option parent_options[] = {
         "largest host-channel frame in bytes (the enclave's must match)"),
     OPT("egress-listen", NSL_OPT_URL, egress_listen, "vsock://ANY:5002", 0, 0,
         "where the enclave's egress client sends HTTP CONNECT (docs/egress.md)"),
-    OPT("egress-allow", NSL_OPT_STRING, egress_allow, "", 0, 0,
-        "HOST:PORT,... the enclave may reach, exact matches (empty: nothing)"),
+    OPT_CHECKED("egress-allow", egress_allow, "", check_egress_allow,
+                "HOST:PORT,... (comma-separated, exact matches; empty: nothing)",
+                "targets the enclave may reach through the egress proxy"),
     OPT("egress-connect-timeout-ms", NSL_OPT_INT, egress_connect_timeout_ms, "5000", 100, 600000,
         "longest upstream TCP connect (then 504)"),
     OPT("egress-max-tunnels", NSL_OPT_INT, egress_max_tunnels, "64", 1, 4096,
@@ -57,16 +96,17 @@ static const struct nsl_option parent_options[] = {
         "bytes one tunnel may relay, both directions together (then it is closed)"),
     OPT("egress-idle-timeout-ms", NSL_OPT_INT, egress_idle_timeout_ms, "30000", 100, 3600000,
         "a tunnel with no traffic for this long is closed"),
-    OPT("key-provider", NSL_OPT_STRING, key_provider, "kms", 0, 0,
-        "sim (dev: wrapping key kept on the parent, NOT SECURE) or kms"),
-    OPT("db", NSL_OPT_STRING, db, "", 0, 0,
-        "blob store: empty for SQLite under --state, or postgres://… (several parents on one "
-        "database: docs/scale-out.md)"),
-    OPT("sim-key-file", NSL_OPT_STRING, sim_key_file, "", 0, 0,
-        "the sim key provider's wrapping key file (empty: <state>/sim-wrapping.key); parents "
-        "sharing a database share it"),
-    OPT("log-level", NSL_OPT_STRING, log_level, "info", 0, 0,
-        "LEVEL, or COMPONENT=LEVEL,... (docs/logging.md); re-read on SIGHUP"),
+    OPT_CHOICE("key-provider", key_provider, "kms", "kms|sim",
+               "sim (dev: wrapping key kept on the parent, NOT SECURE) or kms"),
+    OPT_CHECKED("db", db, "", db_check, "empty, or a postgres:// (postgresql://) URL",
+                "blob store: empty for SQLite under --state, or PostgreSQL, which several "
+                "parents may share (docs/scale-out.md)"),
+    OPT_CHECKED("sim-key-file", sim_key_file, "", optional_path_check,
+                "empty, or " NSL_OPTION_FORM_PATH,
+                "the sim key provider's wrapping key file (empty: <state>/sim-wrapping.key); "
+                "parents sharing a database share it"),
+    OPT_CHECKED("log-level", log_level, "info", nsl_log_levels_check, NSL_LOG_LEVELS_FORM,
+                "what is logged, per component; re-read from --config on SIGHUP"),
     NSL_OPTIONS_END,
 };
 
@@ -239,24 +279,7 @@ int main(int argc, char **argv)
         nsl_options_free(&parent_spec, &cfg);
         return 2;
     }
-    if (strcmp(cfg.key_provider, "sim") != 0 && strcmp(cfg.key_provider, "kms") != 0) {
-        fprintf(stderr, "nsl-parent: --key-provider must be sim or kms\n");
-        nsl_options_free(&parent_spec, &cfg);
-        return 2;
-    }
-    if (cfg.db[0] && strncmp(cfg.db, "postgres://", 11) != 0 &&
-        strncmp(cfg.db, "postgresql://", 13) != 0) {
-        fprintf(stderr, "nsl-parent: --db must be empty (SQLite) or a postgres:// URL\n");
-        nsl_options_free(&parent_spec, &cfg);
-        return 2;
-    }
-    struct nsl_egress_allowlist allow;
-    if (nsl_egress_allowlist_parse(cfg.egress_allow, &allow, why, sizeof why) != 0) {
-        fprintf(stderr, "nsl-parent: --egress-allow: %s\n", why);
-        nsl_options_free(&parent_spec, &cfg);
-        return 2;
-    }
-    nsl_egress_allowlist_clear(&allow);
+    /* --key-provider, --db, --egress-allow, --http and --state were checked by the option table. */
     nsl_log_init("nsl-parent", NSL_LOG_INFO);
     nsl_log_levels_apply(&levels);
     block_signals(&signals);

@@ -307,6 +307,15 @@ static void test_args_recognises_help_version_and_dev(void **state)
     const char *op_help[] = {"nsl", "system", "info", "--help", NULL};
     assert_int_equal(parse(op_help, NULL, &args, NULL), NSL_OK);
     assert_int_equal(args.action, NSL_CLI_OP_HELP);
+    const char *service_help[] = {"nsl", "wallet", "--help", NULL};
+    assert_int_equal(parse(service_help, NULL, &args, NULL), NSL_OK);
+    assert_int_equal(args.action, NSL_CLI_SERVICE_HELP);
+    assert_string_equal(nsl_routes[args.route].service, "wallet");
+    assert_string_equal(nsl_routes[args.route].operation, "create"); /* its first row */
+    const char *bad_service_help[] = {"nsl", "walet", "--help", NULL};
+    struct nsl_error err = {0};
+    assert_int_equal(parse(bad_service_help, NULL, &args, &err), NSL_ERR_UNKNOWN_SERVICE);
+    assert_non_null(strstr(err.message, "unknown service \"walet\""));
     const char *version[] = {"nsl", "--version", NULL};
     assert_int_equal(parse(version, NULL, &args, NULL), NSL_OK);
     assert_int_equal(args.action, NSL_CLI_VERSION);

@@ -5,9 +5,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
+#include <pty.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/output.h"
 
@@ -60,6 +63,83 @@ static void test_output_renders_arrays_of_objects_as_rows(void **state)
     expect_readable("[{\"a\":1,\"b\":{\"c\":2}}]", "a  b\n1  {\"c\":2}\n");
 }
 
+/* Renders text with fn onto a pseudo-terminal and returns what the terminal received (the pty
+ * is put in raw mode so that "\n" is not turned into "\r\n"). */
+static char *render_on_terminal(void (*fn)(FILE *, const json_t *), const char *text)
+{
+    int master, slave;
+    assert_int_equal(openpty(&master, &slave, NULL, NULL, NULL), 0);
+    struct termios raw;
+    assert_int_equal(tcgetattr(slave, &raw), 0);
+    cfmakeraw(&raw);
+    assert_int_equal(tcsetattr(slave, TCSANOW, &raw), 0);
+    FILE *f = fdopen(slave, "w");
+    assert_non_null(f);
+    json_t *value = json_loads(text, JSON_DECODE_ANY, NULL);
+    assert_non_null(value);
+    fn(f, value);
+    fclose(f); /* output is small: it fits the pty's buffer before anyone reads */
+    json_decref(value);
+    char *out = calloc(1, 8192);
+    assert_non_null(out);
+    fcntl(master, F_SETFL, O_NONBLOCK);
+    size_t len = 0;
+    ssize_t n;
+    while (len < 8191 && (n = read(master, out + len, 8191 - len)) > 0)
+        len += (size_t)n;
+    close(master);
+    return out;
+}
+
+static const char table_json[] = "{\"keys\":[{\"keyId\":\"k_1\",\"label\":\"main\"},"
+                                 "{\"keyId\":\"k_22\",\"label\":\"cold\"}]}";
+
+static void test_output_colours_table_header_only_on_a_terminal(void **state)
+{
+    (void)state;
+    unsetenv("NO_COLOR");
+    char *out = render_on_terminal(nsl_cli_output_readable, table_json);
+    /* Bold header cells, padded by their visible width: the columns line up with the rows. */
+    assert_string_equal(out, "keys:\n"
+                             "  \033[1mkeyId\033[0m  \033[1mlabel\033[0m\n"
+                             "  k_1    main\n"
+                             "  k_22   cold\n");
+    free(out);
+    out = render(nsl_cli_output_readable, table_json); /* a memory stream: not a terminal */
+    assert_null(strchr(out, '\033'));
+    free(out);
+}
+
+static void test_output_no_colour_when_no_color_is_set(void **state)
+{
+    (void)state;
+    setenv("NO_COLOR", "1", 1);
+    char *out = render_on_terminal(nsl_cli_output_readable, table_json);
+    assert_string_equal(out, "keys:\n"
+                             "  keyId  label\n"
+                             "  k_1    main\n"
+                             "  k_22   cold\n");
+    free(out);
+    setenv("NO_COLOR", "", 1); /* empty counts as unset (no-color.org) */
+    out = render_on_terminal(nsl_cli_output_readable, table_json);
+    assert_non_null(strstr(out, "\033[1mkeyId"));
+    free(out);
+    unsetenv("NO_COLOR");
+}
+
+static void test_output_error_code_red_only_on_a_terminal(void **state)
+{
+    (void)state;
+    unsetenv("NO_COLOR");
+    const char *error = "{\"code\":-32001,\"message\":\"nope\",\"data\":{\"code\":\"NOT_FOUND\"}}";
+    char *out = render_on_terminal(nsl_cli_output_error, error);
+    assert_string_equal(out, "\033[31merror: NOT_FOUND\033[0m: nope\n");
+    free(out);
+    out = render(nsl_cli_output_error, error);
+    assert_string_equal(out, "error: NOT_FOUND: nope\n");
+    free(out);
+}
+
 static void test_output_renders_scalar_lists_and_empty_values(void **state)
 {
     (void)state;
@@ -108,6 +188,9 @@ int main(void)
         cmocka_unit_test(test_output_renders_nested_objects_indented),
         cmocka_unit_test(test_output_renders_arrays_of_objects_as_rows),
         cmocka_unit_test(test_output_renders_scalar_lists_and_empty_values),
+        cmocka_unit_test(test_output_colours_table_header_only_on_a_terminal),
+        cmocka_unit_test(test_output_no_colour_when_no_color_is_set),
+        cmocka_unit_test(test_output_error_code_red_only_on_a_terminal),
         cmocka_unit_test(test_output_escapes_control_characters),
         cmocka_unit_test(test_output_json_is_pretty_in_received_order),
         cmocka_unit_test(test_output_error_names_data_code),

@@ -20,14 +20,26 @@ struct cfg {
     bool verbose;
     char *listen;
     int64_t offset;
+    char *mode;
+    char *http;
+    char *dir;
+    char *empty;
 };
 
+#define FIELD(f) .offset = offsetof(struct cfg, f)
+
 static const struct nsl_option test_options[] = {
-    {"name", NSL_OPT_STRING, offsetof(struct cfg, name), "default-name", 0, 0, "a name"},
-    {"workers", NSL_OPT_INT, offsetof(struct cfg, workers), "4", 1, 64, "worker threads"},
-    {"verbose", NSL_OPT_BOOL, offsetof(struct cfg, verbose), "false", 0, 0, "log more"},
-    {"listen", NSL_OPT_URL, offsetof(struct cfg, listen), "vsock://ANY:5000", 0, 0, "address"},
-    {"offset", NSL_OPT_INT, offsetof(struct cfg, offset), NULL, -10, 10, "no default"},
+    {"name", NSL_OPT_STRING, FIELD(name), "default-name", .help = "a name"},
+    {"workers", NSL_OPT_INT, FIELD(workers), "4", 1, 64, "worker threads"},
+    {"verbose", NSL_OPT_BOOL, FIELD(verbose), "false", .help = "log more"},
+    {"listen", NSL_OPT_URL, FIELD(listen), "vsock://ANY:5000", .help = "address"},
+    {"offset", NSL_OPT_INT, FIELD(offset), NULL, -10, 10, "no default"},
+    {"mode", NSL_OPT_STRING, FIELD(mode), "fast", .help = "speed", .choices = "fast|slow"},
+    {"http", NSL_OPT_STRING, FIELD(http), "127.0.0.1:8080", .help = "API address",
+     .check = nsl_option_check_host_port, .form = NSL_OPTION_FORM_HOST_PORT},
+    {"dir", NSL_OPT_STRING, FIELD(dir), NULL, .help = "a directory", .check = nsl_option_check_path,
+     .form = NSL_OPTION_FORM_PATH},
+    {"empty", NSL_OPT_STRING, FIELD(empty), "", .help = "empty by default"},
     NSL_OPTIONS_END,
 };
 
@@ -36,7 +48,11 @@ static const struct nsl_options_spec spec = {"nsl-test", "[OPTIONS]", "a test bi
 static const struct nsl_options_spec spec_positional = {"nsl-test", "[OPTIONS] CMD",
                                                         "a test binary", test_options, true};
 
-/* Runs the parser on a NULL-terminated argument list with stdout and stderr silenced. */
+/* What the last run() wrote to stderr. */
+static char last_error[1024];
+
+/* Runs the parser on a NULL-terminated argument list with stdout silenced and stderr kept in
+ * last_error. */
 static enum nsl_options_result run(const struct nsl_options_spec *s, struct cfg *c, int *next, ...)
 {
     char *argv[32];
@@ -53,8 +69,10 @@ static enum nsl_options_result run(const struct nsl_options_spec *s, struct cfg 
     fflush(stderr);
     int saved_out = dup(STDOUT_FILENO), saved_err = dup(STDERR_FILENO);
     int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    FILE *errors = tmpfile();
+    assert_non_null(errors);
     dup2(devnull, STDOUT_FILENO);
-    dup2(devnull, STDERR_FILENO);
+    dup2(fileno(errors), STDERR_FILENO);
     enum nsl_options_result rc = nsl_options_parse(s, c, argc, argv, next);
     fflush(stdout);
     fflush(stderr);
@@ -63,6 +81,10 @@ static enum nsl_options_result run(const struct nsl_options_spec *s, struct cfg 
     close(saved_out);
     close(saved_err);
     close(devnull);
+    rewind(errors);
+    size_t n = fread(last_error, 1, sizeof last_error - 1, errors);
+    last_error[n] = 0;
+    fclose(errors);
     return rc;
 }
 
@@ -157,6 +179,7 @@ static void test_options_refuse_int_out_of_range(void **state)
 {
     (void)state;
     assert_int_equal(run(&spec, &cfg, NULL, "--workers", "0", NULL), NSL_OPTIONS_EXIT_FAILURE);
+    assert_string_equal(last_error, "nsl-test: option --workers: 0 is out of range 1–64\n");
     assert_int_equal(run(&spec, &cfg, NULL, "--workers", "65", NULL), NSL_OPTIONS_EXIT_FAILURE);
     assert_int_equal(run(&spec, &cfg, NULL, "--offset=-11", NULL), NSL_OPTIONS_EXIT_FAILURE);
     assert_int_equal(run(&spec, &cfg, NULL, "--workers=99999999999999999999", NULL),
@@ -167,6 +190,8 @@ static void test_options_refuse_non_integer(void **state)
 {
     (void)state;
     assert_int_equal(run(&spec, &cfg, NULL, "--workers", "four", NULL), NSL_OPTIONS_EXIT_FAILURE);
+    assert_string_equal(last_error, "nsl-test: option --workers: must be an integer (range 1–64), "
+                                    "not \"four\"\n");
     assert_int_equal(run(&spec, &cfg, NULL, "--workers", "4x", NULL), NSL_OPTIONS_EXIT_FAILURE);
     assert_int_equal(run(&spec, &cfg, NULL, "--workers=", NULL), NSL_OPTIONS_EXIT_FAILURE);
     assert_int_equal(run(&spec, &cfg, NULL, "--workers", "1.5", NULL), NSL_OPTIONS_EXIT_FAILURE);
@@ -176,6 +201,7 @@ static void test_options_refuse_unknown_option(void **state)
 {
     (void)state;
     assert_int_equal(run(&spec, &cfg, NULL, "--nope", NULL), NSL_OPTIONS_EXIT_FAILURE);
+    assert_string_equal(last_error, "nsl-test: unknown option --nope (see --help)\n");
     assert_int_equal(run(&spec, &cfg, NULL, "--nam", "x", NULL), NSL_OPTIONS_EXIT_FAILURE);
     assert_int_equal(run(&spec, &cfg, NULL, "--names=x", NULL), NSL_OPTIONS_EXIT_FAILURE);
 }
@@ -216,11 +242,45 @@ static void test_options_validate_url_option(void **state)
     (void)state;
     assert_int_equal(run(&spec, &cfg, NULL, "--listen", "http://x:1", NULL),
                      NSL_OPTIONS_EXIT_FAILURE);
+    assert_non_null(strstr(last_error, "nsl-test: option --listen: "));
+    assert_non_null(strstr(last_error, "not \"http://x:1\""));
+    assert_int_equal(run(&spec, &cfg, NULL, "--listen", "vsock://3", NULL),
+                     NSL_OPTIONS_EXIT_FAILURE);
     assert_int_equal(run(&spec, &cfg, NULL, "--listen", "unix://relative", NULL),
                      NSL_OPTIONS_EXIT_FAILURE);
     assert_int_equal(run(&spec, &cfg, NULL, "--listen", "tcp://127.0.0.1:8080", NULL),
                      NSL_OPTIONS_OK);
     assert_string_equal(cfg.listen, "tcp://127.0.0.1:8080");
+}
+
+static void test_options_refuse_value_not_in_choices(void **state)
+{
+    (void)state;
+    assert_int_equal(run(&spec, &cfg, NULL, "--mode", "medium", NULL), NSL_OPTIONS_EXIT_FAILURE);
+    assert_string_equal(last_error,
+                        "nsl-test: option --mode: must be one of fast|slow, not \"medium\"\n");
+    assert_int_equal(run(&spec, &cfg, NULL, "--mode", "fas", NULL), NSL_OPTIONS_EXIT_FAILURE);
+    assert_int_equal(run(&spec, &cfg, NULL, "--mode", "", NULL), NSL_OPTIONS_EXIT_FAILURE);
+    assert_int_equal(run(&spec, &cfg, NULL, "--mode", "slow", NULL), NSL_OPTIONS_OK);
+    assert_string_equal(cfg.mode, "slow");
+}
+
+static void test_options_checked_string_refuses_what_its_check_refuses(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {"nohost", "127.0.0.1:65536", "127.0.0.1:", ":80",
+                                      "h:8x",   "[::1:80"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (run(&spec, &cfg, NULL, "--http", bad[i], NULL) != NSL_OPTIONS_EXIT_FAILURE)
+            fail_msg("--http %s should be refused", bad[i]);
+        assert_non_null(strstr(last_error, "nsl-test: option --http: "));
+    }
+    assert_int_equal(run(&spec, &cfg, NULL, "--dir", "", NULL), NSL_OPTIONS_EXIT_FAILURE);
+    assert_non_null(strstr(last_error, "option --dir: must be a path"));
+    assert_int_equal(run(&spec, &cfg, NULL, "--http", "[::1]:0", "--dir", "/tmp", NULL),
+                     NSL_OPTIONS_OK);
+    assert_string_equal(cfg.http, "[::1]:0");
+    assert_string_equal(cfg.dir, "/tmp");
 }
 
 static void test_options_config_file_applies_and_flags_override(void **state)
@@ -279,6 +339,8 @@ static void test_options_config_file_refuses_bad_values(void **state)
         "{\"workers\":\"many\"}",
         "{\"verbose\":\"maybe\"}",
         "{\"listen\":\"x://\"}",
+        "{\"mode\":\"medium\"}",
+        "{\"http\":\"nohost\"}",
         "{\"name\":null}",
         "{\"name\":[\"a\"]}",
         "{\"name\":{}}",
@@ -340,8 +402,14 @@ static void test_options_help_lists_every_option(void **state)
         assert_non_null(strstr(text, want));
         assert_non_null(strstr(text, o->help));
     }
-    assert_non_null(strstr(text, "range 1..64"));
-    assert_non_null(strstr(text, "[default: default-name]"));
+    assert_non_null(strstr(text, "default 4, range 1–64\n"));
+    assert_non_null(strstr(text, "default unset, range -10–10\n"));
+    assert_non_null(strstr(text, "default \"default-name\", accepts any text\n"));
+    assert_non_null(strstr(text, "default false, one of true, false\n"));
+    assert_non_null(strstr(text, "default \"fast\", one of fast, slow\n"));
+    assert_non_null(strstr(text, "default \"\", accepts any text\n"));
+    assert_non_null(strstr(text, "default unset, accepts " NSL_OPTION_FORM_PATH "\n"));
+    assert_non_null(strstr(text, "default \"vsock://ANY:5000\", accepts vsock://CID:PORT"));
     assert_non_null(strstr(text, "--config FILE"));
     free(text);
 }
@@ -373,6 +441,8 @@ int main(void)
         T(test_options_refuse_positional_unless_allowed),
         T(test_options_double_dash_ends_options),
         T(test_options_validate_url_option),
+        T(test_options_refuse_value_not_in_choices),
+        T(test_options_checked_string_refuses_what_its_check_refuses),
         T(test_options_config_file_applies_and_flags_override),
         T(test_options_config_file_found_after_option_values),
         T(test_options_config_needs_a_value),
