@@ -31,8 +31,7 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Length of the first whole response in buf, 0 if incomplete, -1 if unparseable. */
-static long response_length(enum nsl_load_protocol protocol, const struct nsl_buf *buf)
+long nsl_load_response_length(enum nsl_load_protocol protocol, const struct nsl_buf *buf)
 {
     if (protocol == NSL_LOAD_FRAMES) {
         size_t n;
@@ -75,7 +74,7 @@ static int on_readable(struct nsl_load *load, struct load_conn *c)
     c->in.len += (size_t)n;
     int done = 0;
     long len;
-    while ((len = response_length(load->protocol, &c->in)) > 0) {
+    while ((len = nsl_load_response_length(load->protocol, &c->in)) > 0) {
         if (load->expect && !memmem(c->in.data, (size_t)len, load->expect, strlen(load->expect)))
             load->failures++;
         nsl_buf_consume(&c->in, (size_t)len);

@@ -20,6 +20,11 @@ struct nsl_load {
     long failures;      /* out: responses without it */
 };
 
+struct nsl_buf;
+/* Length of the first whole response (frame or HTTP/1.1 with Content-Length) at the start of buf:
+ * 0 while incomplete, -1 when it cannot be parsed. */
+long nsl_load_response_length(enum nsl_load_protocol protocol, const struct nsl_buf *buf);
+
 /* Runs the load and returns completed requests per second, or -1 on failure. */
 double nsl_load_run(struct nsl_load *load);
 
