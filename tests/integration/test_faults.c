@@ -128,10 +128,33 @@ static void connect_checker(void)
     assert_int_equal(nsl_wait_storage_ready(t.client.fd, 20000), 0);
 }
 
-static json_t *admin(const char *service, const char *operation, const char *params)
+static bool is_unavailable(json_t *reply)
+{
+    const char *code = str(json_object_get(reply, "error"), "code");
+    return code && strcmp(code, "UNAVAILABLE") == 0;
+}
+
+/* One request of the checker (key NULL: signed by the admin). UNAVAILABLE is a fault's own
+ * transient answer — under load a host-channel ping can miss its deadline and the channel
+ * reconnects — so the checker waits for storage and asks again, for up to 30 s. */
+static json_t *checked(const char *key, const char *service, const char *operation,
+                       const char *params)
 {
     struct nsl_signing s = {.key = t.admin_key, .account = t.admin_id};
-    return nsl_client_signed(&t.client, &s, service, operation, params);
+    for (int attempt = 0;; attempt++) {
+        json_t *reply = key ? nsl_client_apikey(&t.client, key, service, operation, params)
+                            : nsl_client_signed(&t.client, &s, service, operation, params);
+        if (!is_unavailable(reply) || attempt == 30)
+            return reply;
+        json_decref(reply);
+        assert_int_equal(nsl_wait_storage_ready(t.client.fd, 20000), 0);
+        usleep(100000); /* pacing between retries, not a synchronisation */
+    }
+}
+
+static json_t *admin(const char *service, const char *operation, const char *params)
+{
+    return checked(NULL, service, operation, params);
 }
 
 static void create_account(const char *name, const char *role, char *key, char *id)
@@ -446,7 +469,7 @@ static json_t *all_history(const char *account)
     char params[200];
     snprintf(params, sizeof params, "{\"accountId\":\"%s\",\"limit\":1000}", account);
     for (;;) {
-        json_t *reply = nsl_client_apikey(&t.client, t.op, "gasbank", "history", params);
+        json_t *reply = checked(t.op, "gasbank", "history", params);
         json_t *r = nsl_client_result(reply);
         json_array_extend(all, json_object_get(r, "entries"));
         const char *cursor = str(r, "cursor");
@@ -476,7 +499,7 @@ static json_t *as(const char *key, const char *service, const char *operation, j
 {
     char *text = json_dumps(params, JSON_COMPACT);
     json_decref(params);
-    json_t *reply = nsl_client_apikey(&t.client, key, service, operation, text);
+    json_t *reply = checked(key, service, operation, text);
     free(text);
     return reply;
 }
@@ -503,7 +526,7 @@ static void check_one(const struct ack *k, json_t *const *histories, json_t *rou
     char round[24];
     switch (k->kind) {
     case ACCOUNT:
-        reply = nsl_client_apikey(&t.client, k->b, "account", "whoami", NULL);
+        reply = checked(k->b, "account", "whoami", NULL);
         assert_string_equal(str(nsl_client_result(reply), "accountId"), k->a);
         break;
     case WALLET:
@@ -577,8 +600,7 @@ static void check_everything(size_t new_from)
     json_t *histories[WORKERS];
     for (int i = 0; i < WORKERS; i++)
         histories[i] = all_history(t.users[i].id);
-    json_t *reply = nsl_client_apikey(&t.client, t.op, "pricefeed", "history",
-                                      "{\"pair\":\"NEO/USD\",\"limit\":1000}");
+    json_t *reply = checked(t.op, "pricefeed", "history", "{\"pair\":\"NEO/USD\",\"limit\":1000}");
     json_t *rounds = json_object_get(nsl_client_result(reply), "rounds");
     for (size_t i = 0; i < t.nacks; i++)
         check_one(&t.acks[i], histories, rounds);

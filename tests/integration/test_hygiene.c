@@ -222,14 +222,15 @@ static void test_memory_is_locked_where_permitted(void **state)
     long vmlck = status_field(stack.enclave_pid, "VmLck");
     print_message("      VmLck %ld kB, euid %d, sanitized build %d\n", vmlck, (int)geteuid(),
                   SANITIZED);
+    assert_true(vmlck >= 0);
     if (geteuid() == 0 && !SANITIZED) {
         /* Root holds CAP_IPC_LOCK here: locking must have worked. */
         assert_true(locked_logged);
         assert_true(vmlck > 0);
     } else if (!locked_logged) {
-        /* Not permitted (or a sanitizer's shadow memory): said so, with the reason. */
+        /* Not permitted (or a sanitizer's shadow memory): said so, with the reason. VmLck may
+         * still show the OpenSSL secure heap, which locks its own arena. */
         assert_true(nsl_file_contains(path, no, strlen(no)));
-        assert_true(vmlck == 0);
     }
 }
 
