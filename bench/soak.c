@@ -72,6 +72,9 @@ static struct {
     long code_count[MAX_CODES];
     char failures[MAX_CODES][80]; /* failed answers by "operation code" */
     long failure_count[MAX_CODES];
+    char ops[MAX_CODES][80]; /* answers by operation, with their summed latency */
+    long op_count[MAX_CODES];
+    double op_seconds[MAX_CODES];
     struct sample samples[MAX_SAMPLES];
     int nsamples;
 } s;
@@ -191,16 +194,18 @@ static void queue_request(struct soak_conn *c)
 
 /* ---- answers ---- */
 
-static void count(char (*names)[80], long *counts, size_t name_len, const char *name)
+/* Counts name in a small table; returns its slot (-1 when the table is full). */
+static int count(char (*names)[80], long *counts, size_t name_len, const char *name)
 {
     for (int i = 0; i < MAX_CODES; i++) {
         if (!names[i][0])
             snprintf(names[i], name_len, "%s", name);
         if (strcmp(names[i], name) == 0) {
             counts[i]++;
-            return;
+            return i;
         }
     }
+    return -1;
 }
 
 /* The error code of one answer ("OK" on success). */
@@ -232,6 +237,9 @@ static void record_answer(const struct soak_conn *c, const char *code, double no
     if (now - s.start < s.warmup)
         return;
     s.measured++;
+    int op = count(s.ops, s.op_count, sizeof s.ops[0], c->method);
+    if (op >= 0)
+        s.op_seconds[op] += now - c->sent;
     count(s.codes, s.code_count, sizeof s.codes[0], code);
     if (strcmp(code, "OK") != 0) {
         char what[80];
@@ -448,16 +456,16 @@ static json_t *report(double rps, bool *pass)
                s.samples[b].t, ok ? "ok" : "GREW");
         *pass = *pass && ok;
     }
-    return json_pack("{s:i, s:i, s:i, s:i, s:I, s:I, s:f, s:f, s:f, s:o, s:o, s:o, s:{s:I, s:I, "
-                     "s:I, s:I, s:I}, s:b}",
-                     "seconds", s.seconds, "warmupSeconds", s.warmup, "clients", s.clients,
-                     "httpClients", s.http_clients, "requests", (json_int_t)s.total,
-                     "measuredRequests", (json_int_t)s.measured, "throughputPerSec", rps, "p50Ms",
-                     percentile_ms(0.50), "p99Ms", percentile_ms(0.99), "errors", errors, "samples",
-                     samples, "growth", "enclaveRssKb", (json_int_t)rss_growth[0], "enclaveFds",
-                     (json_int_t)fd_growth[0], "parentRssKb", (json_int_t)rss_growth[1],
-                     "parentFds", (json_int_t)fd_growth[1], "rssToleranceKb",
-                     (json_int_t)s.rss_tolerance_kb, "pass", *pass);
+    return json_pack(
+        "{s:i, s:i, s:i, s:i, s:I, s:I, s:f, s:f, s:f, s:o, s:o, s:o, s:{s:I, s:I, "
+        "s:I, s:I, s:I}, s:b}",
+        "seconds", s.seconds, "warmupSeconds", s.warmup, "clients", s.clients, "httpClients",
+        s.http_clients, "requests", (json_int_t)s.total, "measuredRequests", (json_int_t)s.measured,
+        "throughputPerSec", rps, "p50Ms", percentile_ms(0.50), "p99Ms", percentile_ms(0.99),
+        "errors", errors, "errorsByOperation", failures, "samples", samples, "growth",
+        "enclaveRssKb", (json_int_t)rss_growth[0], "enclaveFds", (json_int_t)fd_growth[0],
+        "parentRssKb", (json_int_t)rss_growth[1], "parentFds", (json_int_t)fd_growth[1],
+        "rssToleranceKb", (json_int_t)s.rss_tolerance_kb, "pass", *pass);
 }
 
 static void run(void **state)
@@ -479,6 +487,9 @@ static void run(void **state)
         printf("  %-20s %ld\n", s.codes[i], s.code_count[i]);
     for (int i = 0; i < MAX_CODES && s.failures[i][0]; i++)
         printf("  failed: %-40s %ld\n", s.failures[i], s.failure_count[i]);
+    for (int i = 0; i < MAX_CODES && s.ops[i][0]; i++)
+        printf("  %-20s %8ld answers, mean %.1f ms\n", s.ops[i], s.op_count[i],
+               s.op_seconds[i] * 1000 / (double)s.op_count[i]);
     bool pass;
     json_t *out = report(rps, &pass);
     const char *path = getenv("NSL_SOAK_JSON");
@@ -506,9 +517,9 @@ static int setup(void **state)
     s.clients = env_int("NSL_SOAK_CLIENTS", 1000);
     s.http_clients = env_int("NSL_SOAK_HTTP_CLIENTS", 100);
     s.rss_tolerance_kb = env_int("NSL_SOAK_RSS_TOLERANCE_KB", 8192);
-    if (s.seconds < 3 || s.warmup >= s.seconds || s.http_clients > s.clients || s.clients < 1) {
-        fprintf(stderr, "soak: need NSL_SOAK_SECONDS >= 3, warm-up below it, 1 <= HTTP clients "
-                        "<= clients\n");
+    if (s.seconds < s.warmup + SAMPLE_EVERY || s.http_clients > s.clients || s.clients < 1) {
+        fprintf(stderr, "soak: NSL_SOAK_SECONDS must exceed the warm-up by 10 s (two samples to "
+                        "compare), and 1 <= HTTP clients <= clients\n");
         return -1;
     }
     /* A descriptor per client, and the daemons' own. */

@@ -28,6 +28,7 @@ chmod +x "$wrap/nsl-enclave" "$wrap/nsl-parent"
 
 tests=${NSL_VALGRIND_TESTS:-"test_enclave_server test_parent_gateway test_parent_kv test_store \
 test_accounts test_secrets test_gasbank"}
+export NSL_TEST_TIMEOUT_SCALE=${NSL_TEST_TIMEOUT_SCALE:-10}
 status=0
 for t in $tests; do
   start=$(date +%s)
