@@ -430,7 +430,12 @@ static json_t *report(double rps, bool *pass)
 {
     int a, b;
     growth(&a, &b);
-    json_t *samples = json_array(), *errors = json_object(), *failures = json_object();
+    json_t *samples = json_array(), *errors = json_object(), *failures = json_object(),
+           *ops = json_object();
+    for (int i = 0; i < MAX_CODES && s.ops[i][0]; i++)
+        json_object_set_new(ops, s.ops[i],
+                            json_pack("{s:I, s:f}", "answers", (json_int_t)s.op_count[i], "meanMs",
+                                      s.op_seconds[i] * 1000 / (double)s.op_count[i]));
     for (int i = 0; i < s.nsamples; i++) {
         const struct sample *p = &s.samples[i];
         json_array_append_new(samples, json_pack("{s:f, s:I, s:I, s:I, s:I}", "t", p->t,
@@ -457,13 +462,13 @@ static json_t *report(double rps, bool *pass)
         *pass = *pass && ok;
     }
     return json_pack(
-        "{s:i, s:i, s:i, s:i, s:I, s:I, s:f, s:f, s:f, s:o, s:o, s:o, s:{s:I, s:I, "
+        "{s:i, s:i, s:i, s:i, s:I, s:I, s:f, s:f, s:f, s:o, s:o, s:o, s:o, s:{s:I, s:I, "
         "s:I, s:I, s:I}, s:b}",
         "seconds", s.seconds, "warmupSeconds", s.warmup, "clients", s.clients, "httpClients",
         s.http_clients, "requests", (json_int_t)s.total, "measuredRequests", (json_int_t)s.measured,
         "throughputPerSec", rps, "p50Ms", percentile_ms(0.50), "p99Ms", percentile_ms(0.99),
-        "errors", errors, "errorsByOperation", failures, "samples", samples, "growth",
-        "enclaveRssKb", (json_int_t)rss_growth[0], "enclaveFds", (json_int_t)fd_growth[0],
+        "errors", errors, "errorsByOperation", failures, "operations", ops, "samples", samples,
+        "growth", "enclaveRssKb", (json_int_t)rss_growth[0], "enclaveFds", (json_int_t)fd_growth[0],
         "parentRssKb", (json_int_t)rss_growth[1], "parentFds", (json_int_t)fd_growth[1],
         "rssToleranceKb", (json_int_t)s.rss_tolerance_kb, "pass", *pass);
 }
