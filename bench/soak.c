@@ -14,7 +14,6 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -293,36 +292,6 @@ static int flush(struct soak_conn *c)
 
 /* ---- process samples ---- */
 
-static long status_kb(pid_t pid, const char *field)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    long v = -1;
-    size_t flen = strlen(field);
-    while (f && fgets(line, sizeof line, f))
-        if (strncmp(line, field, flen) == 0 && line[flen] == ':')
-            v = strtol(line + flen + 1, NULL, 10);
-    if (f)
-        fclose(f);
-    return v;
-}
-
-static long open_fds(pid_t pid)
-{
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
-    DIR *d = opendir(path);
-    if (!d)
-        return -1;
-    long n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)))
-        n += e->d_name[0] != '.';
-    closedir(d);
-    return n;
-}
-
 static void take_sample(double now)
 {
     if (s.nsamples == MAX_SAMPLES)
@@ -331,8 +300,8 @@ static void take_sample(double now)
     p->t = now - s.start;
     pid_t pids[2] = {stack.enclave_pid, stack.parent_pid};
     for (int i = 0; i < 2; i++) {
-        p->rss_kb[i] = status_kb(pids[i], "VmRSS");
-        p->fds[i] = open_fds(pids[i]);
+        p->rss_kb[i] = nsl_process_status(pids[i], "VmRSS");
+        p->fds[i] = nsl_process_open_fds(pids[i]);
     }
     printf("  t=%5.0fs  requests %8ld  enclave rss %7ld kB fds %5ld  parent rss %7ld kB fds "
            "%5ld\n",

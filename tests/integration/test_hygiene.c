@@ -27,6 +27,7 @@
 
 #include "common/encoding.h"
 #include "common/log.h"
+#include "harness/bench.h"
 #include "harness/client.h"
 #include "harness/harness.h"
 #include "harness/scan.h"
@@ -85,22 +86,6 @@ static int teardown(void **state)
 }
 
 /* ---- /proc readers ---- */
-
-/* The number after "field:" in /proc/pid/status, or -1. */
-static long status_field(pid_t pid, const char *field)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    long v = -1;
-    size_t n = strlen(field);
-    while (f && fgets(line, sizeof line, f))
-        if (strncmp(line, field, n) == 0 && line[n] == ':')
-            v = strtol(line + n + 1, NULL, 10);
-    if (f)
-        fclose(f);
-    return v;
-}
 
 static pid_t parent_of(pid_t pid)
 {
@@ -219,7 +204,7 @@ static void test_memory_is_locked_where_permitted(void **state)
     snprintf(path, sizeof path, "%s/enclave.log", stack.dir);
     const char *yes = "\"memory_locked\":\"yes\"", *no = "\"memory_locked\":\"no\"";
     bool locked_logged = nsl_file_contains(path, yes, strlen(yes));
-    long vmlck = status_field(stack.enclave_pid, "VmLck");
+    long vmlck = nsl_process_status(stack.enclave_pid, "VmLck");
     print_message("      VmLck %ld kB, euid %d, sanitized build %d\n", vmlck, (int)geteuid(),
                   SANITIZED);
     assert_true(vmlck >= 0);
@@ -252,8 +237,8 @@ static void test_function_workers_run_under_seccomp(void **state)
         nw += children_of(zygotes[i], workers + nw, 64 - nw);
     assert_true(nw >= 1);
     for (int i = 0; i < nw; i++) {
-        assert_int_equal(status_field(workers[i], "Seccomp"), 2); /* SECCOMP_MODE_FILTER */
-        assert_int_equal(status_field(workers[i], "NoNewPrivs"), 1);
+        assert_int_equal(nsl_process_status(workers[i], "Seccomp"), 2); /* SECCOMP_MODE_FILTER */
+        assert_int_equal(nsl_process_status(workers[i], "NoNewPrivs"), 1);
         assert_false(same_uid_can_read(workers[i]));
     }
     print_message("      %d worker(s), each with a seccomp filter, no new privileges, not "

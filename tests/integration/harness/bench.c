@@ -1,6 +1,7 @@
 /* Load generator, Redis reference and bench report (see bench.h). */
 #include "harness/bench.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -224,6 +225,36 @@ void nsl_bench_report(const char *json_path, const char *figure, double ours, do
                                     "reference", reference, "ratio", ratio, "unit", unit));
     json_dump_file(rows, json_path, JSON_INDENT(2));
     json_decref(rows);
+}
+
+long nsl_process_status(pid_t pid, const char *field)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    long v = -1;
+    size_t flen = strlen(field);
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, field, flen) == 0 && line[flen] == ':')
+            v = strtol(line + flen + 1, NULL, 10);
+    if (f)
+        fclose(f);
+    return v;
+}
+
+long nsl_process_open_fds(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return -1;
+    long n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
 }
 
 double nsl_process_cpu_seconds(pid_t pid)

@@ -30,6 +30,11 @@ double nsl_load_run(struct nsl_load *load);
 
 /* CPU seconds (user + system) a process has used so far, from /proc. */
 double nsl_process_cpu_seconds(pid_t pid);
+/* The number after "field:" in /proc/PID/status (VmRSS and VmLck in kB, Seccomp, NoNewPrivs, …),
+ * or -1. */
+long nsl_process_status(pid_t pid, const char *field);
+/* Open descriptors of a process (entries of /proc/PID/fd), or -1. */
+long nsl_process_open_fds(pid_t pid);
 /* `openssl speed -seconds S ecdsap256` signatures per second (one core), or -1. */
 double nsl_openssl_ecdsa_sign_rate(int seconds);
 
