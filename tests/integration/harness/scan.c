@@ -10,11 +10,15 @@
 bool nsl_file_contains(const char *path, const void *needle, size_t len)
 {
     FILE *f = fopen(path, "rb");
+    struct stat st;
     if (!f)
         return false;
-    size_t cap = 256u << 20;
-    char *buf = malloc(cap);
-    size_t n = buf ? fread(buf, 1, cap, f) : 0;
+    if (fstat(fileno(f), &st) != 0 || st.st_size <= 0 || st.st_size > (256 << 20)) {
+        fclose(f);
+        return st.st_size > (256 << 20); /* too big to scan: counted as a finding */
+    }
+    char *buf = malloc((size_t)st.st_size);
+    size_t n = buf ? fread(buf, 1, (size_t)st.st_size, f) : 0;
     fclose(f);
     bool found = buf && memmem(buf, n, needle, len) != NULL;
     free(buf);

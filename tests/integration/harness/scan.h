@@ -6,7 +6,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* True when the file at path holds needle (binary-safe; files up to 256 MiB). */
+/* True when the file at path holds needle (binary-safe). A file over 256 MiB cannot be scanned
+ * and counts as holding it. */
 bool nsl_file_contains(const char *path, const void *needle, size_t len);
 
 /* The first regular file under dir (recursively) holding needle, copied into where; false when
