@@ -161,13 +161,23 @@ static bool same_uid_can_read(pid_t pid)
  * difference. */
 static pid_t start_control(void)
 {
+    int ready[2];
+    assert_int_equal(pipe(ready), 0);
     pid_t pid = fork();
     if (pid == 0) {
-        if (drop_ptrace_capability() == 0)
+        close(ready[0]);
+        char ok = drop_ptrace_capability() == 0 ? 'k' : 'x';
+        if (write(ready[1], &ok, 1) == 1 && ok == 'k')
             pause();
         _exit(0);
     }
     assert_true(pid > 0);
+    close(ready[1]);
+    char ok = 0;
+    /* Probing before the control dropped its capability would be refused for that reason. */
+    assert_int_equal(read(ready[0], &ok, 1), 1);
+    assert_int_equal(ok, 'k');
+    close(ready[0]);
     return pid;
 }
 
