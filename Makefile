@@ -10,7 +10,7 @@ JOBS       ?= $(shell nproc)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
 .PHONY: all deps build asan run test unit-test asan-test bench format format-check clean \
-        fuzz-build fuzz fuzz-smoke config-docs
+        fuzz-build fuzz fuzz-smoke config-docs soak valgrind
 
 all: build
 
@@ -79,6 +79,16 @@ config-docs: build
 
 bench: deps build
 	@./bench/run.sh $(BUILD)
+
+# Soak (README "Reliability"): NSL_SOAK_CLIENTS (1000) clients for NSL_SOAK_SECONDS (300) of mixed
+# load; RSS and descriptors of both daemons sampled every 10 s; results in $(BUILD)/soak.json.
+soak: deps build
+	@NSL_BIN_DIR=$(CURDIR)/$(BUILD)/bin $(BUILD)/bench/soak $(BUILD)/soak.json
+
+# Integration tests with both daemons under valgrind (scripts/valgrind.sh says which and why);
+# minutes, so not part of `make test`.
+valgrind: deps build
+	@./scripts/valgrind.sh $(BUILD)
 
 format:
 	@clang-format -i $$(git ls-files '*.c' '*.h')

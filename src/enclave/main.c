@@ -6,8 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 
 #include "common/frame.h"
 #include "common/log.h"
@@ -15,6 +13,7 @@
 #include "common/url.h"
 #include "enclave/egress_client.h"
 #include "enclave/hostchan.h"
+#include "enclave/hygiene.h"
 #include "enclave/identity.h"
 #include "enclave/rate_limit.h"
 #include "enclave/replay_cache.h"
@@ -139,21 +138,6 @@ static void on_signal(int sig)
         nsl_server_stop(running);
 }
 
-/* Keeps secrets out of core files and away from ptrace by other users (ARCHITECTURE §8), and
- * makes room for many connections. */
-static void harden_process(void)
-{
-    struct rlimit none = {0, 0};
-    setrlimit(RLIMIT_CORE, &none);
-    prctl(PR_SET_DUMPABLE, 0);
-    /* Thousands of parent connections need more descriptors than the usual soft limit. */
-    struct rlimit files;
-    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
-        files.rlim_cur = files.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &files);
-    }
-}
-
 static int check_config(const struct enclave_config *cfg, struct nsl_log_levels *levels,
                         const char **mode, enum nsl_key_provider *provider)
 {
@@ -273,7 +257,8 @@ int main(int argc, char **argv)
     }
     nsl_log_init("nsl-enclave", NSL_LOG_INFO);
     nsl_log_levels_apply(&levels);
-    harden_process();
+    struct nsl_hygiene hygiene;
+    nsl_hygiene_apply(&hygiene); /* no core, not dumpable, memory locked where permitted */
     if (strcmp(cfg.mode, "sim") == 0)
         nsl_log(NSL_LOG_WARN, "simulated_mode", "msg",
                 "running outside a Nitro Enclave with simulated attestation: NOT SECURE", NULL);

@@ -8,15 +8,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/json.h"
+#include "crypto/secret.h"
 #include "enclave/storage.h"
 #include "services/secrets.h"
 #include "services/service.h"
 
-#define NS           "secrets"
-#define MAX_VERSIONS 100
-#define MAX_GRANTS   32
+#define NS                "secrets"
+#define MAX_VERSIONS      100
+#define MAX_GRANTS        32
+#define CONFLICT_ATTEMPTS 40 /* as the gas bank ledger: ample for hundreds of racing writers */
 
 struct meta {
     json_t *record;   /* {name, versions: [{version, createdAt, size}], latest, deleted, grants} */
@@ -181,7 +184,7 @@ static nsl_err meta_for_put(struct nsl_call *call, struct nsl_store *st, const c
     return rc;
 }
 
-nsl_err nsl_secrets_put(struct nsl_call *call)
+static nsl_err put_once(struct nsl_call *call)
 {
     struct nsl_store *st = store_of(call);
     if (!st)
@@ -358,7 +361,7 @@ nsl_err nsl_secrets_delete(struct nsl_call *call)
     return rc;
 }
 
-nsl_err nsl_secrets_destroy(struct nsl_call *call)
+static nsl_err destroy_once(struct nsl_call *call)
 {
     struct nsl_store *st = store_of(call);
     if (!st)
@@ -392,6 +395,35 @@ nsl_err nsl_secrets_destroy(struct nsl_call *call)
     free(b);
     json_decref(m.record);
     return rc;
+}
+
+/* Writers for one account race on count/<account> (and writers of one name on its meta record);
+ * the store's compare-and-swap turns the loser's batch into CONFLICT with nothing written. The
+ * caller sent no version, so that is no answer for them: re-read and try again after a short
+ * random pause that grows with the attempt. */
+static nsl_err retry_on_conflict(struct nsl_call *call, nsl_err (*once)(struct nsl_call *))
+{
+    nsl_err rc = NSL_ERR_CONFLICT;
+    for (int attempt = 0; attempt < CONFLICT_ATTEMPTS && rc == NSL_ERR_CONFLICT; attempt++) {
+        if (attempt > 0) {
+            uint16_t r = 0;
+            nsl_random_bytes(&r, sizeof r);
+            usleep(r % (200u * (unsigned)(attempt < 10 ? attempt : 10)));
+            call->error = (struct nsl_error){0};
+        }
+        rc = once(call);
+    }
+    return rc;
+}
+
+nsl_err nsl_secrets_put(struct nsl_call *call)
+{
+    return retry_on_conflict(call, put_once);
+}
+
+nsl_err nsl_secrets_destroy(struct nsl_call *call)
+{
+    return retry_on_conflict(call, destroy_once);
 }
 
 static nsl_err change_grant(struct nsl_call *call, bool grant)

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -226,6 +227,72 @@ static void test_count_limit_is_named(void **state)
     put("c2", "y", 2); /* a new version of an existing secret is not a new secret */
 }
 
+/* ---- racing writers of one account ---- */
+
+enum { RACERS = 4, RACE_ROUNDS = 5 };
+
+struct racer {
+    pthread_t thread;
+    int id;
+    pthread_barrier_t *start;
+    int failures;
+};
+
+static bool racer_call(int fd, const char *operation, const char *params)
+{
+    char *req = NULL, *reply = NULL;
+    assert_true(asprintf(&req,
+                         "{\"id\":\"r\",\"serviceType\":\"secrets\",\"operation\":\"%s\","
+                         "\"params\":%s,\"auth\":{\"scheme\":\"apikey\",\"apiKey\":\"%s\"}}",
+                         operation, params, bob) > 0);
+    bool ok = nsl_test_roundtrip(fd, req, &reply) == 0 && strstr(reply, "\"ok\":true") != NULL;
+    free(req);
+    free(reply);
+    return ok;
+}
+
+static void *racer_main(void *arg)
+{
+    struct racer *r = arg;
+    int fd = nsl_test_connect(stack.enclave_url);
+    char put[96], destroy[96];
+    for (int round = 0; round < RACE_ROUNDS; round++) {
+        snprintf(put, sizeof put, "{\"name\":\"race/%d/%d\",\"value\":\"v\"}", r->id, round);
+        snprintf(destroy, sizeof destroy, "{\"name\":\"race/%d/%d\"}", r->id, round);
+        pthread_barrier_wait(r->start);
+        r->failures += !racer_call(fd, "put", put);
+        pthread_barrier_wait(r->start);
+        r->failures += !racer_call(fd, "destroy", destroy);
+    }
+    close(fd);
+    return NULL;
+}
+
+/* New secrets of one account all bump its secret count: concurrent puts and destroys race on it,
+ * and the losers must be retried inside the enclave, never answered CONFLICT. Five rounds under
+ * the limit of 5 secrets also prove the count ends where it should. */
+static void test_concurrent_new_secrets_of_one_account_all_succeed(void **state)
+{
+    (void)state;
+    pthread_barrier_t start;
+    pthread_barrier_init(&start, NULL, RACERS);
+    struct racer r[RACERS];
+    for (int i = 0; i < RACERS; i++) {
+        r[i] = (struct racer){.id = i, .start = &start};
+        pthread_create(&r[i].thread, NULL, racer_main, &r[i]);
+    }
+    int failures = 0;
+    for (int i = 0; i < RACERS; i++) {
+        pthread_join(r[i].thread, NULL);
+        failures += r[i].failures;
+    }
+    pthread_barrier_destroy(&start);
+    assert_int_equal(failures, 0);
+    json_t *reply = nsl_client_apikey(&client, bob, "secrets", "list", NULL);
+    assert_int_equal(json_array_size(json_object_get(nsl_client_result(reply), "secrets")), 0);
+    json_decref(reply);
+}
+
 static bool file_contains(const char *name, const char *needle)
 {
     char path[300];
@@ -258,6 +325,7 @@ int main(void)
         cmocka_unit_test(test_grant_and_revoke),
         cmocka_unit_test(test_limits_and_names_are_enforced),
         cmocka_unit_test(test_count_limit_is_named),
+        cmocka_unit_test(test_concurrent_new_secrets_of_one_account_all_succeed),
         cmocka_unit_test(test_values_appear_in_no_file_log_or_error),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,6 +1,7 @@
 /* Load generator, Redis reference and bench report (see bench.h). */
 #include "harness/bench.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -31,8 +32,7 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Length of the first whole response in buf, 0 if incomplete, -1 if unparseable. */
-static long response_length(enum nsl_load_protocol protocol, const struct nsl_buf *buf)
+long nsl_load_response_length(enum nsl_load_protocol protocol, const struct nsl_buf *buf)
 {
     if (protocol == NSL_LOAD_FRAMES) {
         size_t n;
@@ -75,7 +75,7 @@ static int on_readable(struct nsl_load *load, struct load_conn *c)
     c->in.len += (size_t)n;
     int done = 0;
     long len;
-    while ((len = response_length(load->protocol, &c->in)) > 0) {
+    while ((len = nsl_load_response_length(load->protocol, &c->in)) > 0) {
         if (load->expect && !memmem(c->in.data, (size_t)len, load->expect, strlen(load->expect)))
             load->failures++;
         nsl_buf_consume(&c->in, (size_t)len);
@@ -226,6 +226,36 @@ void nsl_bench_report(const char *json_path, const char *figure, double ours, do
                                     "reference", reference, "ratio", ratio, "unit", unit));
     json_dump_file(rows, json_path, JSON_INDENT(2));
     json_decref(rows);
+}
+
+long nsl_process_status(pid_t pid, const char *field)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    long v = -1;
+    size_t flen = strlen(field);
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, field, flen) == 0 && line[flen] == ':')
+            v = strtol(line + flen + 1, NULL, 10);
+    if (f)
+        fclose(f);
+    return v;
+}
+
+long nsl_process_open_fds(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return -1;
+    long n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
 }
 
 double nsl_process_cpu_seconds(pid_t pid)

@@ -21,11 +21,21 @@ struct nsl_load {
     int depth;          /* requests kept in flight on each connection (0 means 1) */
 };
 
+struct nsl_buf;
+/* Length of the first whole response (frame or HTTP/1.1 with Content-Length) at the start of buf:
+ * 0 while incomplete, -1 when it cannot be parsed. */
+long nsl_load_response_length(enum nsl_load_protocol protocol, const struct nsl_buf *buf);
+
 /* Runs the load and returns completed requests per second, or -1 on failure. */
 double nsl_load_run(struct nsl_load *load);
 
 /* CPU seconds (user + system) a process has used so far, from /proc. */
 double nsl_process_cpu_seconds(pid_t pid);
+/* The number after "field:" in /proc/PID/status (VmRSS and VmLck in kB, Seccomp, NoNewPrivs, …),
+ * or -1. */
+long nsl_process_status(pid_t pid, const char *field);
+/* Open descriptors of a process (entries of /proc/PID/fd), or -1. */
+long nsl_process_open_fds(pid_t pid);
 /* `openssl speed -seconds S ecdsap256` signatures per second (one core), or -1. */
 double nsl_openssl_ecdsa_sign_rate(int seconds);
 

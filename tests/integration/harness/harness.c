@@ -25,6 +25,15 @@ static long now_ms(void)
     return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
+/* Slow runs (the daemons under valgrind) stretch the harness's own deadlines by
+ * NSL_TEST_TIMEOUT_SCALE (a whole number, default 1). */
+static int scaled(int ms)
+{
+    const char *v = getenv("NSL_TEST_TIMEOUT_SCALE");
+    int k = v ? atoi(v) : 1;
+    return k > 1 && k < 1000 ? ms * k : ms;
+}
+
 int nsl_wait_until(bool (*cond)(void *ctx), void *ctx, int timeout_ms)
 {
     long deadline = now_ms() + timeout_ms;
@@ -131,7 +140,7 @@ int nsl_stack_start_enclave(struct nsl_stack *s)
     if (s->enclave_pid < 0)
         return -1;
     struct connect_probe probe = {s->enclave_url, s->enclave_pid};
-    if (nsl_wait_until(enclave_accepts, &probe, 15000) != 0 || kill(s->enclave_pid, 0) != 0)
+    if (nsl_wait_until(enclave_accepts, &probe, scaled(15000)) != 0 || kill(s->enclave_pid, 0) != 0)
         return -1;
     return 0;
 }
@@ -164,7 +173,7 @@ int nsl_stack_start_parent(struct nsl_stack *s)
     s->parent_pid = spawn(argv, log);
     if (s->parent_pid < 0)
         return -1;
-    if (nsl_wait_until(parent_healthy, s, 15000) != 0 || kill(s->parent_pid, 0) != 0)
+    if (nsl_wait_until(parent_healthy, s, scaled(15000)) != 0 || kill(s->parent_pid, 0) != 0)
         return -1;
     return 0;
 }
@@ -175,7 +184,7 @@ int nsl_stack_kill(pid_t *pid, int sig)
         return 0;
     int status = 0;
     kill(*pid, sig);
-    long deadline = now_ms() + 10000;
+    long deadline = now_ms() + scaled(10000);
     while (waitpid(*pid, &status, WNOHANG) == 0) {
         if (now_ms() > deadline) {
             kill(*pid, SIGKILL);
@@ -233,7 +242,7 @@ int nsl_test_roundtrip(int fd, const char *json, char **response)
     size_t len;
     if (nsl_frame_send(fd, json, strlen(json)) != 0)
         return -1;
-    return nsl_frame_recv(fd, 16u << 20, 10000, response, &len);
+    return nsl_frame_recv(fd, 16u << 20, scaled(10000), response, &len);
 }
 
 static int read_http_response(int fd, int *status, char **head, char **body)
@@ -242,7 +251,7 @@ static int read_http_response(int fd, int *status, char **head, char **body)
     char *buf = malloc(cap + 1);
     if (!buf)
         return -1;
-    long deadline = now_ms() + 10000;
+    long deadline = now_ms() + scaled(10000);
     for (;;) {
         struct pollfd p = {.fd = fd, .events = POLLIN};
         int left = (int)(deadline - now_ms());
@@ -321,5 +330,5 @@ static bool storage_ready(void *ctx)
 
 int nsl_wait_storage_ready(int fd, int timeout_ms)
 {
-    return nsl_wait_until(storage_ready, &fd, timeout_ms);
+    return nsl_wait_until(storage_ready, &fd, scaled(timeout_ms));
 }

@@ -1,6 +1,8 @@
 /* Integration-test harness: starts the real daemons of build/bin (found through NSL_BIN_DIR) in
  * dev mode on unix sockets in a fresh temporary directory, talks to them by raw frames and HTTP,
- * and stops everything it started. Used by tests/integration and bench/. */
+ * and stops everything it started. Used by tests/integration and bench/. Its deadlines (start,
+ * stop, one round trip, storage ready) are multiplied by NSL_TEST_TIMEOUT_SCALE when set (make
+ * valgrind). */
 #ifndef NSL_TEST_HARNESS_H
 #define NSL_TEST_HARNESS_H
 
