@@ -174,9 +174,12 @@ static nsl_err meta_for_put(struct nsl_call *call, struct nsl_store *st, const c
     *is_new = rc == NSL_ERR_NOT_FOUND;
     if (*is_new) {
         call->error.message[0] = 0;
-        m->record =
-            json_pack("{s:s, s:[], s:I, s:b, s:[], s:I}", "name", name, "versions", "latest",
-                      (json_int_t)0, "deleted", 0, "grants", "createdAt", (json_int_t)time(NULL));
+        /* A name destroyed before leaves its meta record's tombstone at m->version, which is
+         * above every version number that name ever had (each put wrote the meta record once):
+         * numbering on from there never reuses a version, nor the key of a destroyed value. */
+        m->record = json_pack("{s:s, s:[], s:I, s:b, s:[], s:I}", "name", name, "versions",
+                              "latest", (json_int_t)m->version, "deleted", 0, "grants", "createdAt",
+                              (json_int_t)time(NULL));
         return m->record ? NSL_OK : nsl_fail(&call->error, NSL_ERR_INTERNAL, "out of memory");
     }
     if (rc == NSL_OK)

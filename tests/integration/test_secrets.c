@@ -170,6 +170,16 @@ static void test_delete_is_soft_and_destroy_is_final(void **state)
     nsl_client_result(reply);
     json_decref(reply);
     nsl_client_expect_error(as(alice, "versions", "{\"name\":\"tmp\"}"), "NOT_FOUND");
+    /* The name can be used again; its versions number on past every destroyed one (the meta
+     * record was written 3 times, its tombstone is 4), so no old version is ever reached. */
+    put("tmp", "z", 5);
+    put("tmp", "w", 6);
+    expect_secret(alice, "{\"name\":\"tmp\",\"version\":5}", "z");
+    expect_secret(alice, "{\"name\":\"tmp\"}", "w");
+    nsl_client_expect_error(as(alice, "get", "{\"name\":\"tmp\",\"version\":1}"), "NOT_FOUND");
+    reply = as(alice, "destroy", "{\"name\":\"tmp\"}");
+    nsl_client_result(reply);
+    json_decref(reply);
 }
 
 static void test_grant_and_revoke(void **state)
