@@ -165,6 +165,45 @@ static void test_secret_written_through_one_pair_is_read_through_the_other(void 
     }
 }
 
+static void deploy_on(int pair, const char *source)
+{
+    json_t *params = json_pack("{s:s, s:s}", "name", "which", "source", source);
+    char *text = json_dumps(params, 0);
+    json_t *reply = nsl_client_apikey(&clients[pair], alice, "function", "deploy", text);
+    nsl_client_result(reply);
+    json_decref(reply);
+    free(text);
+    json_decref(params);
+}
+
+static json_int_t invoked_on(int pair)
+{
+    json_t *reply =
+        nsl_client_apikey(&clients[pair], alice, "function", "invoke", "{\"name\":\"which\"}");
+    json_int_t r = json_integer_value(json_object_get(nsl_client_result(reply), "result"));
+    json_decref(reply);
+    return r;
+}
+
+/* Pair 1 caches the deployed code on its first invocation; a redeploy and a delete through pair
+ * 0 must show on pair 1's very next invocation (the cache checks versions on a shared store). */
+static void test_function_redeployed_on_one_pair_runs_new_code_on_the_other(void **state)
+{
+    (void)state;
+    deploy_on(0, "function main(args) { return 1; }");
+    assert_int_equal(invoked_on(1), 1);
+    assert_int_equal(invoked_on(1), 1);
+    deploy_on(0, "function main(args) { return 2; }");
+    assert_int_equal(invoked_on(1), 2);
+    json_t *reply =
+        nsl_client_apikey(&clients[0], alice, "function", "delete", "{\"name\":\"which\"}");
+    nsl_client_result(reply);
+    json_decref(reply);
+    nsl_client_expect_error(
+        nsl_client_apikey(&clients[1], alice, "function", "invoke", "{\"name\":\"which\"}"),
+        "NOT_FOUND");
+}
+
 static void test_api_key_revoked_on_one_pair_is_refused_on_the_other(void **state)
 {
     (void)state;
@@ -463,6 +502,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_both_pairs_share_one_master_key_and_one_admin),
         cmocka_unit_test(test_secret_written_through_one_pair_is_read_through_the_other),
+        cmocka_unit_test(test_function_redeployed_on_one_pair_runs_new_code_on_the_other),
         cmocka_unit_test(test_api_key_revoked_on_one_pair_is_refused_on_the_other),
         cmocka_unit_test(test_signed_request_replayed_to_the_other_pair_is_refused),
         cmocka_unit_test(test_racing_gasbank_clients_on_two_pairs_never_overspend),
