@@ -3,10 +3,10 @@
 # valgrind (memcheck, --leak-check=full, definite leaks and every memory error fail). The tests
 # find the daemons through NSL_BIN_DIR, so a directory of wrappers stands in for build/bin.
 #
-# The subset: integration tests that need no function sandbox, no slow key derivation (NEP-2's
-# scrypt) and keep no start-up deadline of their own (test_parent_gateway and test_parent_kv start
-# the parent themselves with fixed 10-15 s deadlines, which valgrind on a loaded machine misses;
-# their daemons still reported no memory error when they were tried).
+# The subset: integration tests that need no function sandbox and no slow key derivation (NEP-2's
+# scrypt in the wallet tests takes minutes under memcheck). test_parent_gateway and test_parent_kv
+# start the parent themselves with fixed 10-15 s deadlines, which valgrind on a heavily loaded
+# machine may miss (their daemons still report no memory error).
 # Function workers run under a seccomp filter that kills valgrind's own syscalls, so the enclave
 # runs with --function-workers 0 here (the sandbox has its own unit tests and ASan coverage).
 # Too slow for `make test` (several minutes); run it on its own.
@@ -29,7 +29,8 @@ SH
 ln -s "$bin/nsl" "$wrap/nsl"
 chmod +x "$wrap/nsl-enclave" "$wrap/nsl-parent"
 
-tests=${NSL_VALGRIND_TESTS:-"test_enclave_server test_store test_accounts test_secrets test_gasbank"}
+tests=${NSL_VALGRIND_TESTS:-"test_enclave_server test_store test_accounts test_secrets test_gasbank \
+test_attestation test_egress test_parent_gateway test_parent_kv test_trace"}
 export NSL_TEST_TIMEOUT_SCALE=${NSL_TEST_TIMEOUT_SCALE:-10}
 status=0
 for t in $tests; do

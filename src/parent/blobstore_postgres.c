@@ -403,8 +403,7 @@ static void pg_close(struct nsl_blobstore *s)
         PQfinish(st->readers[i].conn);
     pthread_cond_destroy(&st->readers_cond);
     pthread_mutex_destroy(&st->readers_lock);
-    pthread_cond_destroy(&st->queue_cond);
-    pthread_mutex_destroy(&st->queue_lock);
+    nsl_blob_queue_destroy(&st->queue);
     free(st->url);
     free(st);
 }
@@ -437,8 +436,7 @@ struct nsl_blobstore *nsl_blobstore_open_postgres(const char *url, struct nsl_me
     st->metrics = metrics;
     pthread_mutex_init(&st->readers_lock, NULL);
     pthread_cond_init(&st->readers_cond, NULL);
-    pthread_mutex_init(&st->queue_lock, NULL);
-    pthread_cond_init(&st->queue_cond, NULL);
+    nsl_blob_queue_init(&st->queue);
     st->url = strdup(url);
     if (!st->url || create_schema(st) != 0 || nsl_pg_writers_start(st) != 0) {
         pg_close(&st->base);

@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "parent/blob_queue.h"
 #include "parent/blobstore.h"
 
 #define NSL_PG_READERS   4
@@ -31,11 +32,7 @@ struct nsl_pg_store {
     /* Connection attempts are refused until this CLOCK_MONOTONIC millisecond after one failed, so
      * an unreachable server is answered UNAVAILABLE at once instead of once per timeout. */
     _Atomic int64_t retry_at_ms;
-    /* The writers' queue. */
-    pthread_mutex_t queue_lock;
-    pthread_cond_t queue_cond;
-    struct nsl_blob_job *head, *tail;
-    bool stopping;
+    struct nsl_blob_queue queue; /* the writers' */
     pthread_t writers[NSL_PG_WRITERS];
     size_t writers_started;
     _Atomic uint64_t commits, writes;

@@ -259,67 +259,22 @@ static void commit_group(struct nsl_pg_store *st, struct nsl_pg_conn *c, struct 
         fail_group(jobs, "the store could not make the write durable");
 }
 
-static void finish_group(struct nsl_blob_job *jobs)
-{
-    while (jobs) {
-        struct nsl_blob_job *next = jobs->next;
-        jobs->next = NULL;
-        jobs->done(jobs); /* may free the job */
-        jobs = next;
-    }
-}
-
-/* Takes up to NSL_PG_MAX_GROUP jobs off the queue (called with the lock held). */
-static struct nsl_blob_job *take_group(struct nsl_pg_store *st)
-{
-    struct nsl_blob_job *first = st->head, *last = first;
-    for (size_t n = 1; n < NSL_PG_MAX_GROUP && last->next; n++)
-        last = last->next;
-    st->head = last->next;
-    if (!st->head)
-        st->tail = NULL;
-    last->next = NULL;
-    return first;
-}
-
 static void *writer_main(void *arg)
 {
     struct nsl_pg_store *st = arg;
     struct nsl_pg_conn c = {0};
-    pthread_mutex_lock(&st->queue_lock);
-    for (;;) {
-        while (!st->head && !st->stopping)
-            pthread_cond_wait(&st->queue_cond, &st->queue_lock);
-        if (!st->head)
-            break;
-        struct nsl_blob_job *jobs = take_group(st);
-        pthread_mutex_unlock(&st->queue_lock);
+    struct nsl_blob_job *jobs;
+    while ((jobs = nsl_blob_queue_take(&st->queue, NSL_PG_MAX_GROUP)) != NULL) {
         commit_group(st, &c, jobs);
-        finish_group(jobs);
-        pthread_mutex_lock(&st->queue_lock);
+        nsl_blob_jobs_finish(jobs);
     }
-    pthread_mutex_unlock(&st->queue_lock);
     PQfinish(c.conn);
     return NULL;
 }
 
 void nsl_pg_submit(struct nsl_blobstore *s, struct nsl_blob_job *job)
 {
-    struct nsl_pg_store *st = (struct nsl_pg_store *)s;
-    pthread_mutex_lock(&st->queue_lock);
-    if (st->stopping) {
-        pthread_mutex_unlock(&st->queue_lock);
-        job->code = nsl_fail(&job->err, NSL_ERR_UNAVAILABLE, "the store is closing");
-        job->done(job);
-        return;
-    }
-    if (st->tail)
-        st->tail->next = job;
-    else
-        st->head = job;
-    st->tail = job;
-    pthread_cond_signal(&st->queue_cond);
-    pthread_mutex_unlock(&st->queue_lock);
+    nsl_blob_queue_submit(&((struct nsl_pg_store *)s)->queue, job);
 }
 
 int nsl_pg_writers_start(struct nsl_pg_store *st)
@@ -334,10 +289,7 @@ int nsl_pg_writers_start(struct nsl_pg_store *st)
 
 void nsl_pg_writers_stop(struct nsl_pg_store *st)
 {
-    pthread_mutex_lock(&st->queue_lock);
-    st->stopping = true;
-    pthread_cond_broadcast(&st->queue_cond);
-    pthread_mutex_unlock(&st->queue_lock);
+    nsl_blob_queue_stop(&st->queue);
     for (size_t i = 0; i < st->writers_started; i++)
         pthread_join(st->writers[i], NULL);
     st->writers_started = 0;

@@ -259,8 +259,7 @@ struct nsl_blobstore *nsl_blobstore_open_sqlite(const char *state_dir, struct ns
     st->metrics = metrics;
     pthread_mutex_init(&st->readers_lock, NULL);
     pthread_cond_init(&st->readers_cond, NULL);
-    pthread_mutex_init(&st->writer.lock, NULL);
-    pthread_cond_init(&st->writer.cond, NULL);
+    nsl_blob_queue_init(&st->writer.queue);
     if (asprintf(&st->path, "%s/nsl.db", state_dir) < 0) {
         st->path = NULL;
         goto fail;

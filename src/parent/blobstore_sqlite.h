@@ -8,6 +8,7 @@
 #include <sqlite3.h>
 #include <stdatomic.h>
 
+#include "parent/blob_queue.h"
 #include "parent/blobstore.h"
 
 #define NSL_SQLITE_READERS 4
@@ -25,10 +26,7 @@ struct nsl_sqlite_writer {
     sqlite3_stmt *begin, *commit, *rollback, *savepoint, *release, *rollback_to;
     pthread_t thread;
     bool started;
-    pthread_mutex_t lock; /* guards the queue and stopping */
-    pthread_cond_t cond;
-    struct nsl_blob_job *head, *tail;
-    bool stopping;
+    struct nsl_blob_queue queue;
 };
 
 struct nsl_sqlite_store {

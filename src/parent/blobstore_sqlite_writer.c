@@ -201,54 +201,20 @@ static void commit_group(struct nsl_sqlite_store *st, struct nsl_blob_job *jobs)
     count_commit(st, jobs, &start);
 }
 
-static void finish_group(struct nsl_blob_job *jobs)
-{
-    while (jobs) {
-        struct nsl_blob_job *next = jobs->next;
-        jobs->next = NULL;
-        jobs->done(jobs); /* may free the job */
-        jobs = next;
-    }
-}
-
 static void *writer_main(void *arg)
 {
     struct nsl_sqlite_store *st = arg;
-    struct nsl_sqlite_writer *w = &st->writer;
-    pthread_mutex_lock(&w->lock);
-    for (;;) {
-        while (!w->head && !w->stopping)
-            pthread_cond_wait(&w->cond, &w->lock);
-        if (!w->head)
-            break;
-        struct nsl_blob_job *jobs = w->head;
-        w->head = w->tail = NULL;
-        pthread_mutex_unlock(&w->lock);
+    struct nsl_blob_job *jobs;
+    while ((jobs = nsl_blob_queue_take(&st->writer.queue, 0)) != NULL) {
         commit_group(st, jobs);
-        finish_group(jobs);
-        pthread_mutex_lock(&w->lock);
+        nsl_blob_jobs_finish(jobs);
     }
-    pthread_mutex_unlock(&w->lock);
     return NULL;
 }
 
 void nsl_sqlite_writer_submit(struct nsl_blobstore *s, struct nsl_blob_job *job)
 {
-    struct nsl_sqlite_writer *w = &((struct nsl_sqlite_store *)s)->writer;
-    pthread_mutex_lock(&w->lock);
-    if (w->stopping) {
-        pthread_mutex_unlock(&w->lock);
-        job->code = nsl_fail(&job->err, NSL_ERR_UNAVAILABLE, "the store is closing");
-        job->done(job);
-        return;
-    }
-    if (w->tail)
-        w->tail->next = job;
-    else
-        w->head = job;
-    w->tail = job;
-    pthread_cond_signal(&w->cond);
-    pthread_mutex_unlock(&w->lock);
+    nsl_blob_queue_submit(&((struct nsl_sqlite_store *)s)->writer.queue, job);
 }
 
 int nsl_sqlite_writer_start(struct nsl_sqlite_store *st)
@@ -266,10 +232,7 @@ int nsl_sqlite_writer_start(struct nsl_sqlite_store *st)
 void nsl_sqlite_writer_stop(struct nsl_sqlite_store *st)
 {
     struct nsl_sqlite_writer *w = &st->writer;
-    pthread_mutex_lock(&w->lock);
-    w->stopping = true;
-    pthread_cond_signal(&w->cond);
-    pthread_mutex_unlock(&w->lock);
+    nsl_blob_queue_stop(&w->queue);
     if (w->started)
         pthread_join(w->thread, NULL);
     sqlite3_stmt *stmts[] = {w->select,   w->upsert,    w->begin,   w->commit,
@@ -277,6 +240,5 @@ void nsl_sqlite_writer_stop(struct nsl_sqlite_store *st)
     for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++)
         sqlite3_finalize(stmts[i]);
     sqlite3_close(w->db);
-    pthread_cond_destroy(&w->cond);
-    pthread_mutex_destroy(&w->lock);
+    nsl_blob_queue_destroy(&w->queue);
 }
