@@ -5,6 +5,8 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,19 +57,35 @@ const char *nsl_bin_path(const char *name, char *out, size_t len)
     return out;
 }
 
-int nsl_free_tcp_port(void)
+/* Ports handed out here come from below the kernel's ephemeral range (ip_local_port_range,
+ * 32768-60999 by default), from which every bind to port 0 draws: between this check and the
+ * daemon's own bind, a test server binding port 0 cannot take the port. */
+#define FREE_PORT_FIRST 20000
+#define FREE_PORT_COUNT 12000
+
+static bool tcp_port_free(int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof sin;
-    if (fd < 0 || bind(fd, (struct sockaddr *)&sin, sizeof sin) != 0 ||
-        getsockname(fd, (struct sockaddr *)&sin, &len) != 0) {
-        if (fd >= 0)
-            close(fd);
-        return -1;
+    struct sockaddr_in sin = {.sin_family = AF_INET,
+                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+                              .sin_port = htons((uint16_t)port)};
+    bool free_now = fd >= 0 && bind(fd, (struct sockaddr *)&sin, sizeof sin) == 0;
+    if (fd >= 0)
+        close(fd);
+    return free_now;
+}
+
+int nsl_free_tcp_port(void)
+{
+    static _Thread_local unsigned seed;
+    if (!seed)
+        seed = (unsigned)getpid() ^ (unsigned)time(NULL);
+    for (int tries = 0; tries < 1000; tries++) {
+        int port = FREE_PORT_FIRST + (int)(rand_r(&seed) % FREE_PORT_COUNT);
+        if (tcp_port_free(port))
+            return port;
     }
-    close(fd);
-    return ntohs(sin.sin_port);
+    return -1;
 }
 
 int nsl_stack_init(struct nsl_stack *s)

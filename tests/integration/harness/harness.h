@@ -34,7 +34,8 @@ int nsl_stack_kill(pid_t *pid, int sig);
  * exited with status 0 (or had already been stopped by the test). */
 int nsl_stack_stop(struct nsl_stack *s);
 
-/* A TCP port on 127.0.0.1 that was free a moment ago, or -1. */
+/* A TCP port on 127.0.0.1 that was free a moment ago, taken from below the ephemeral range so
+ * that servers binding port 0 cannot take it before its user binds it; -1 if none found. */
 int nsl_free_tcp_port(void);
 
 /* Binary path: "<NSL_BIN_DIR>/<name>". */
