@@ -330,6 +330,9 @@ static int group_setup(void **state)
     snprintf(http, sizeof http, "127.0.0.1:%d", g.port);
     snprintf(state_dir, sizeof state_dir, "%s/state", g.dir);
     snprintf(log, sizeof log, "%s/parent.log", g.dir);
+    /* Never the default vsock://ANY:5002: tests bind only their own sockets. */
+    char egress[300];
+    snprintf(egress, sizeof egress, "unix://%s/egress.sock", g.dir);
     g.parent = fork();
     if (g.parent == 0) {
         int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -337,7 +340,7 @@ static int group_setup(void **state)
         execl(bin, bin, "--enclave", g.enclave_url, "--host-listen", g.host_url, "--http", http,
               "--state", state_dir, "--max-body", "4096", "--max-batch", "5",
               "--request-timeout-ms", "500", "--enclave-connections", "2", "--log-level", "debug",
-              (char *)NULL);
+              "--egress-listen", egress, (char *)NULL);
         _exit(127);
     }
     assert_true(g.parent > 0);

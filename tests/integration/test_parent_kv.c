@@ -49,23 +49,31 @@ static bool host_accepts(void *arg)
 
 static void start_parent(struct parent *p, const char *provider)
 {
-    char bin[512], log[128], http[32], nothing[128];
+    char bin[512], log[128], http[32], nothing[128], egress[128];
     nsl_bin_path("nsl-parent", bin, sizeof bin);
     snprintf(log, sizeof log, "%s/parent.log", p->dir);
     snprintf(nothing, sizeof nothing, "unix://%s/nothing.sock", p->dir);
     snprintf(p->host_url, sizeof p->host_url, "unix://%s/host.sock", p->dir);
     snprintf(http, sizeof http, "127.0.0.1:0");
+    /* Never the default vsock://ANY:5002: tests bind only their own sockets. */
+    snprintf(egress, sizeof egress, "unix://%s/egress.sock", p->dir);
     p->pid = fork();
     assert_true(p->pid >= 0);
     if (p->pid == 0) {
         int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
         dup2(fd, STDERR_FILENO);
         execl(bin, bin, "--enclave", nothing, "--host-listen", p->host_url, "--http", http,
-              "--state", p->dir, "--key-provider", provider, (char *)NULL);
+              "--state", p->dir, "--key-provider", provider, "--egress-listen", egress,
+              (char *)NULL);
         _exit(127);
     }
-    assert_int_equal(nsl_wait_until(host_accepts, p, 15000), 0);
-    assert_true(p->pid > 0);
+    if (nsl_wait_until(host_accepts, p, 15000) != 0 || p->pid <= 0) {
+        char cmd[256];
+        snprintf(cmd, sizeof cmd, "cat '%s' >&2", log);
+        if (system(cmd) != 0)
+            fprintf(stderr, "(no parent log)\n");
+        fail_msg("nsl-parent did not start (its log is above)");
+    }
 }
 
 static void stop_parent(struct parent *p)
