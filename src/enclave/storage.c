@@ -47,10 +47,11 @@ static nsl_err load_master(struct nsl_storage *s, struct nsl_secret **master, st
 {
     if (s->provider == NSL_KEY_PROVIDER_SIM)
         return nsl_master_key_load_sim(s->hc, s->timeout_ms, master, err);
-    /* The KMS request needs an attestation document carrying the recipient key; attestation
-     * arrives with issue 6, so this provider cannot unwrap a key yet. */
+    /* Unfinished: the request bodies and the CMS unwrap exist (crypto/kms.h), but the call to
+     * AWS KMS itself — SigV4-signed HTTPS through the egress proxy, TLS ending in the enclave,
+     * with instance credentials — is not written yet (docs/kms.md). */
     return nsl_fail(err, NSL_ERR_UNAVAILABLE,
-                    "kms key provider needs attestation documents, which this build lacks");
+                    "the kms key provider is not wired to AWS KMS yet (docs/kms.md)");
 }
 
 static bool open_store(struct nsl_storage *s)
