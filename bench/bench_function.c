@@ -254,14 +254,11 @@ static int setup(void **state)
 {
     (void)state;
     nsl_log_init("bench_function", NSL_LOG_ERROR);
-    if (nsl_stack_init(&stack) != 0)
-        return -1;
-    stack.enclave_extra[0] = "--rate-limit";
-    stack.enclave_extra[1] = "0";
-    if (nsl_stack_start_enclave(&stack) != 0 || nsl_stack_start_parent(&stack) != 0)
-        return -1;
-    client.fd = nsl_test_connect(stack.enclave_url);
-    return nsl_wait_storage_ready(client.fd, 15000);
+    client.fd = nsl_bench_stack_up(&stack);
+    if (client.fd >= 0)
+        return 0;
+    nsl_stack_stop(&stack); /* cmocka runs no teardown after a failed setup */
+    return -1;
 }
 
 static int teardown(void **state)

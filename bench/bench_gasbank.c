@@ -138,16 +138,12 @@ int main(int argc, char **argv)
     const char *json_path = argc > 1 ? argv[1] : "build/bench.json";
     double seconds = argc > 2 ? atof(argv[2]) : 3.0;
     nsl_log_init("bench_gasbank", NSL_LOG_ERROR);
-    nsl_stack_init(&stack);
-    stack.enclave_extra[0] = "--rate-limit";
-    stack.enclave_extra[1] = "0";
-    if (nsl_stack_start_enclave(&stack) != 0 || nsl_stack_start_parent(&stack) != 0) {
+    client.fd = nsl_bench_stack_up(&stack);
+    if (client.fd < 0) {
         fprintf(stderr, "bench_gasbank: could not start the stack\n");
         nsl_stack_stop(&stack);
         return 1;
     }
-    client.fd = nsl_test_connect(stack.enclave_url);
-    nsl_wait_storage_ready(client.fd, 15000);
     prepare();
     struct worker *ws = calloc(CLIENTS, sizeof *ws);
     for (int i = 0; i < CLIENTS; i++)

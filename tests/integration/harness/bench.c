@@ -86,6 +86,23 @@ static int on_readable(struct nsl_load *load, struct load_conn *c)
     return len < 0 ? -1 : done;
 }
 
+int nsl_bench_stack_up(struct nsl_stack *stack)
+{
+    if (nsl_stack_init(stack) != 0)
+        return -1;
+    stack->enclave_extra[0] = "--rate-limit";
+    stack->enclave_extra[1] = "0";
+    if (nsl_stack_start_enclave(stack) != 0 || nsl_stack_start_parent(stack) != 0)
+        return -1;
+    int fd = nsl_test_connect(stack->enclave_url);
+    if (fd < 0 || nsl_wait_storage_ready(fd, 15000) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 double nsl_load_run(struct nsl_load *load)
 {
     struct load_conn *conns = calloc((size_t)load->connections, sizeof *conns);

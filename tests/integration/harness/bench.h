@@ -26,6 +26,12 @@ struct nsl_buf;
  * 0 while incomplete, -1 when it cannot be parsed. */
 long nsl_load_response_length(enum nsl_load_protocol protocol, const struct nsl_buf *buf);
 
+/* Starts a dev stack for a benchmark (enclave without its per-account rate limit, so the load
+ * measures the service, plus the parent), connects to the enclave socket and waits until
+ * sealed storage is ready. Returns the connection, or -1 (stop the stack either way). */
+struct nsl_stack;
+int nsl_bench_stack_up(struct nsl_stack *stack);
+
 /* Runs the load and returns completed requests per second, or -1 on failure. */
 double nsl_load_run(struct nsl_load *load);
 
