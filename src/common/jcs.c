@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/buf.h"
+#include "common/json_render.h"
 
 /* Shortest decimal digits that read back as value: digits (no dot) and the decimal exponent of
  * the first digit. */
@@ -62,48 +63,6 @@ int nsl_jcs_number(double value, char out[32])
 static int put(struct nsl_buf *b, const char *s)
 {
     return nsl_buf_append(b, s, strlen(s));
-}
-
-static int put_string(struct nsl_buf *b, const char *s, size_t len)
-{
-    if (nsl_buf_append_u8(b, '"'))
-        return -1;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        char esc[8];
-        const char *e = NULL;
-        switch (c) {
-        case '"':
-            e = "\\\"";
-            break;
-        case '\\':
-            e = "\\\\";
-            break;
-        case '\b':
-            e = "\\b";
-            break;
-        case '\f':
-            e = "\\f";
-            break;
-        case '\n':
-            e = "\\n";
-            break;
-        case '\r':
-            e = "\\r";
-            break;
-        case '\t':
-            e = "\\t";
-            break;
-        default:
-            if (c < 0x20) {
-                snprintf(esc, sizeof esc, "\\u%04x", c);
-                e = esc;
-            }
-        }
-        if (e ? put(b, e) : nsl_buf_append_u8(b, c))
-            return -1;
-    }
-    return nsl_buf_append_u8(b, '"');
 }
 
 /* Next UTF-16 code unit of a UTF-8 string (jansson guarantees valid UTF-8). *pending holds the
@@ -166,8 +125,8 @@ static int put_object(struct nsl_buf *b, const json_t *v)
     for (i = 0; i < n && rc == 0; i++) {
         if (i)
             rc = nsl_buf_append_u8(b, ',');
-        rc = rc || put_string(b, keys[i], strlen(keys[i])) || nsl_buf_append_u8(b, ':') ||
-             put_value(b, json_object_get(v, keys[i]));
+        rc = rc || nsl_json_render_string(b, keys[i], strlen(keys[i])) ||
+             nsl_buf_append_u8(b, ':') || put_value(b, json_object_get(v, keys[i]));
     }
     free(keys);
     return rc || nsl_buf_append_u8(b, '}');
@@ -188,7 +147,7 @@ static int put_value(struct nsl_buf *b, const json_t *v)
         return nsl_buf_append_u8(b, ']');
     }
     case JSON_STRING:
-        return put_string(b, json_string_value(v), json_string_length(v));
+        return nsl_json_render_string(b, json_string_value(v), json_string_length(v));
     case JSON_INTEGER:
         return nsl_jcs_number((double)json_integer_value(v), num) || put(b, num);
     case JSON_REAL:

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "common/frame.h"
+#include "common/json_render.h"
 #include "common/log.h"
 #include "common/request_id.h"
 #include "enclave/auth.h"
@@ -70,13 +71,31 @@ bool nsl_router_is_inline(const struct nsl_request *req)
     return nsl_routes[req->route_index].flags & NSL_ROUTE_INLINE;
 }
 
-static void append_json(json_t *response, struct nsl_buf *out)
+/* Appends one frame {"id":…,"ok":…,"<key>":value}, rendered in place with its length patched
+ * in afterwards: no intermediate tree or string per answer. On failure nothing is appended. */
+static void append_envelope(const char *id, bool ok, const char *key, const json_t *value,
+                            struct nsl_buf *out)
 {
-    size_t len;
-    char *text = nsl_json_dump(response, &len);
-    if (!text || nsl_frame_append(out, text, len) != 0)
+    size_t start = out->len;
+    int rc = nsl_buf_append_u32be(out, 0) || nsl_buf_append(out, "{\"id\":", 6) ||
+             (id ? nsl_json_render_string(out, id, strlen(id)) : nsl_buf_append(out, "null", 4));
+    if (!rc && ok)
+        rc = nsl_buf_append(out, ",\"ok\":true,\"", 12);
+    else if (!rc)
+        rc = nsl_buf_append(out, ",\"ok\":false,\"", 13);
+    rc = rc || nsl_buf_append(out, key, strlen(key)) || nsl_buf_append(out, "\":", 2) ||
+         nsl_json_render(value, out) || nsl_buf_append_u8(out, '}');
+    size_t len = out->len - start - NSL_FRAME_HEADER_LEN;
+    if (rc || len > UINT32_MAX) {
+        out->len = start;
         nsl_log(NSL_LOG_ERROR, "response_dropped", "reason", "out of memory", NULL);
-    free(text);
+        return;
+    }
+    uint8_t *header = out->data + start;
+    header[0] = (uint8_t)(len >> 24);
+    header[1] = (uint8_t)(len >> 16);
+    header[2] = (uint8_t)(len >> 8);
+    header[3] = (uint8_t)len;
 }
 
 void nsl_router_append_error(struct nsl_enclave_ctx *ctx, const char *id,
@@ -84,11 +103,13 @@ void nsl_router_append_error(struct nsl_enclave_ctx *ctx, const char *id,
 {
     if ((unsigned)err->code < NSL_ERR_COUNT)
         __atomic_fetch_add(&ctx->error_counts[err->code], 1, __ATOMIC_RELAXED);
-    json_t *response = json_pack("{s:s?, s:b, s:{s:s, s:s}}", "id", id, "ok", 0, "error", "code",
-                                 nsl_err_name(err->code), "message", err->message);
-    if (response)
-        append_json(response, out);
-    json_decref(response);
+    json_t *error =
+        json_pack("{s:s, s:s}", "code", nsl_err_name(err->code), "message", err->message);
+    if (error)
+        append_envelope(id, false, "error", error, out);
+    else
+        nsl_log(NSL_LOG_ERROR, "response_dropped", "reason", "out of memory", NULL);
+    json_decref(error);
 }
 
 static bool is_denial(nsl_err rc)
@@ -212,12 +233,9 @@ static void append_answer(struct nsl_call *call, nsl_err rc, struct nsl_buf *out
         nsl_router_append_error(call->ctx, call->id, &call->error, out);
         return;
     }
-    json_t *response = json_pack("{s:s, s:b, s:o}", "id", call->id, "ok", 1, "result",
-                                 call->result ? call->result : json_object());
-    call->result = NULL;
-    if (response)
-        append_json(response, out);
-    json_decref(response);
+    json_t *empty = call->result ? NULL : json_object();
+    append_envelope(call->id, true, "result", call->result ? call->result : empty, out);
+    json_decref(empty);
 }
 
 /* Runs req to its answer and appends it to out. Under a probe that met a blocking point nothing

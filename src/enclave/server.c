@@ -206,29 +206,34 @@ static void conn_update_events(struct nsl_server *srv, struct conn *c)
 
 /* ---- requests ---- */
 
+/* Answers a frame on the I/O thread when its route allows (inline, or cached and the probe
+ * met no blocking point); otherwise hands it to a worker. The job is allocated only then. */
 static void dispatch_frame(struct nsl_server *srv, struct conn *c, const char *payload, size_t n)
 {
     struct nsl_error err = {0};
+    struct nsl_request req;
+    if (nsl_router_prepare(payload, n, &req, &err) != NSL_OK) {
+        nsl_router_append_error(srv->ctx, req.id, &err, &c->out);
+        nsl_request_free(&req);
+        return;
+    }
+    if (nsl_router_is_inline(&req)) {
+        nsl_router_run(srv->ctx, &req, &c->out);
+        nsl_request_free(&req);
+        return;
+    }
+    if (nsl_router_try_inline(srv->ctx, &req, &c->out)) {
+        nsl_request_free(&req);
+        return;
+    }
     struct job *j = calloc(1, sizeof *j);
     if (!j) {
         nsl_fail(&err, NSL_ERR_INTERNAL, "out of memory");
-        nsl_router_append_error(srv->ctx, NULL, &err, &c->out);
+        nsl_router_append_error(srv->ctx, req.id, &err, &c->out);
+        nsl_request_free(&req);
         return;
     }
-    if (nsl_router_prepare(payload, n, &j->req, &err) != NSL_OK) {
-        nsl_router_append_error(srv->ctx, j->req.id, &err, &c->out);
-        job_free(j);
-        return;
-    }
-    if (nsl_router_is_inline(&j->req)) {
-        nsl_router_run(srv->ctx, &j->req, &c->out);
-        job_free(j);
-        return;
-    }
-    if (nsl_router_try_inline(srv->ctx, &j->req, &c->out)) {
-        job_free(j);
-        return;
-    }
+    j->req = req; /* the job owns the parsed request from here on */
     j->conn = c;
     c->inflight++;
     pthread_mutex_lock(&srv->lock);

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto/hash.h"
+
 /* The curve's group with a secure BN context; both freed by curve_done. */
 struct curve {
     EC_GROUP *group;
@@ -260,12 +262,10 @@ void nsl_neo_signing_key_free(struct nsl_neo_signing_key *k)
 
 static pthread_once_t order_once = PTHREAD_ONCE_INIT;
 static EC_GROUP *shared_group; /* read-only after init: only its order is used */
-static EVP_MD *shared_sha256;  /* fetched once: a fetch per signature costs a lookup */
 
 static void init_order(void)
 {
     shared_group = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
-    shared_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
 }
 
 nsl_err nsl_neo_signing_key_sign(const struct nsl_neo_signing_key *k, const void *msg, size_t len,
@@ -276,8 +276,7 @@ nsl_err nsl_neo_signing_key_sign(const struct nsl_neo_signing_key *k, const void
     uint8_t der[80], digest[32];
     size_t derlen = sizeof der;
     EVP_PKEY_CTX *ctx = NULL;
-    int ok = shared_group && shared_sha256 &&
-             EVP_Digest(msg, len, digest, NULL, shared_sha256, NULL) == 1 &&
+    int ok = shared_group && nsl_sha256(msg, len, digest) == 0 &&
              (ctx = EVP_PKEY_CTX_dup(k->sign_ctx)) &&
              EVP_PKEY_sign(ctx, der, &derlen, digest, sizeof digest) == 1 &&
              der_to_raw(&c, der, derlen, sig) == 0;
