@@ -520,17 +520,8 @@ static nsl_err dispatch(int argc, char **argv, struct ctx *c, const struct comma
 
 static int report(bool json, const struct nsl_error *err)
 {
-    int status = err->code == NSL_ERR_INVALID_REQUEST ? EXIT_USAGE : EXIT_FAILED;
-    json_t *error = nsl_cli_rpc_error_object(err->code, err->message);
-    if (!error) {
-        fprintf(stderr, "error: %s: %s\n", nsl_err_name(err->code), err->message);
-        return status;
-    }
-    nsl_cli_output_error(stderr, error);
-    if (json)
-        nsl_cli_output_json(stdout, error);
-    json_decref(error);
-    return status;
+    return nsl_cli_output_failure(json, err,
+                                  err->code == NSL_ERR_INVALID_REQUEST ? EXIT_USAGE : EXIT_FAILED);
 }
 
 bool nsl_cli_attest_is_command(int argc, char **argv)

@@ -22,19 +22,9 @@
 
 enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_REFUSED = 2 };
 
-/* Reports err the way a server error is reported, so that scripts parse one format. */
 static int report(const struct nsl_cli_args *args, const struct nsl_error *err, int status)
 {
-    json_t *error = nsl_cli_rpc_error_object(err->code, err->message);
-    if (!error) {
-        fprintf(stderr, "error: %s: %s\n", nsl_err_name(err->code), err->message);
-        return status;
-    }
-    nsl_cli_output_error(stderr, error);
-    if (args->json)
-        nsl_cli_output_json(stdout, error);
-    json_decref(error);
-    return status;
+    return nsl_cli_output_failure(args->json, err, status);
 }
 
 static int show_reply(const struct nsl_cli_args *args, const struct nsl_cli_reply *reply)

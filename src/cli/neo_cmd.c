@@ -900,17 +900,8 @@ static const struct command *find_command(char **words, int nwords, struct nsl_e
 
 static int report(bool json, const struct nsl_error *err)
 {
-    int status = err->code == NSL_ERR_INVALID_REQUEST ? EXIT_USAGE : EXIT_FAILED;
-    json_t *error = nsl_cli_rpc_error_object(err->code, err->message);
-    if (!error) {
-        fprintf(stderr, "error: %s: %s\n", nsl_err_name(err->code), err->message);
-        return status;
-    }
-    nsl_cli_output_error(stderr, error);
-    if (json)
-        nsl_cli_output_json(stdout, error);
-    json_decref(error);
-    return status;
+    return nsl_cli_output_failure(json, err,
+                                  err->code == NSL_ERR_INVALID_REQUEST ? EXIT_USAGE : EXIT_FAILED);
 }
 
 /* Parses and runs; *cmd is the command found (for a usage hint), if any. */

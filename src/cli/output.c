@@ -248,3 +248,17 @@ void nsl_cli_output_error(FILE *out, const json_t *error)
              false);
     fputc('\n', out);
 }
+
+int nsl_cli_output_failure(bool json, const struct nsl_error *err, int status)
+{
+    json_t *error = nsl_cli_rpc_error_object(err->code, err->message);
+    if (!error) {
+        fprintf(stderr, "error: %s: %s\n", nsl_err_name(err->code), err->message);
+        return status;
+    }
+    nsl_cli_output_error(stderr, error);
+    if (json)
+        nsl_cli_output_json(stdout, error);
+    json_decref(error);
+    return status;
+}

@@ -18,5 +18,9 @@ void nsl_cli_output_readable(FILE *out, const json_t *value);
 void nsl_cli_output_json(FILE *out, const json_t *value);
 /* "error: <CODE>: <message>\n" for a JSON-RPC error object. */
 void nsl_cli_output_error(FILE *out, const json_t *error);
+/* Reports a local failure the way a server error is reported (stderr; the JSON error object on
+ * stdout too when json), so that scripts parse one format. Returns status. */
+struct nsl_error;
+int nsl_cli_output_failure(bool json, const struct nsl_error *err, int status);
 
 #endif
