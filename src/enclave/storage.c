@@ -2,15 +2,13 @@
 #define NSL_LOG_COMPONENT NSL_LOGC_STORE
 #include "enclave/storage.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "common/log.h"
-#include "common/deadline.h"
+#include "common/periodic.h"
 #include "store/master_key.h"
 
 #define RETRY_MS 1000
@@ -20,12 +18,10 @@ struct nsl_storage {
     enum nsl_key_provider provider;
     int timeout_ms;
     pthread_mutex_t lock;
-    pthread_cond_t wake;
-    bool stopping;
     char failure[sizeof(struct nsl_error){0}.message];
     struct nsl_sealer *sealer;
     struct nsl_store *store; /* published once, under lock */
-    pthread_t thread;
+    struct nsl_periodic *opener;
 };
 
 const char *nsl_key_provider_name(enum nsl_key_provider provider)
@@ -85,24 +81,16 @@ static bool open_store(struct nsl_storage *s)
     return true;
 }
 
-static void *storage_main(void *arg)
+/* One attempt to open the store; tries again until it is open. */
+static long open_turn(struct nsl_periodic *self, void *arg)
 {
+    (void)self;
     struct nsl_storage *s = arg;
-    for (;;) {
-        struct nsl_hostchan_status st;
-        nsl_hostchan_get_status(s->hc, &st);
-        if (st.connected && open_store(s))
-            return NULL;
-        struct timespec ts;
-        nsl_deadline_after_ms(&ts, st.connected ? RETRY_MS : 100);
-        pthread_mutex_lock(&s->lock);
-        while (!s->stopping && pthread_cond_timedwait(&s->wake, &s->lock, &ts) != ETIMEDOUT) {
-        }
-        bool stopping = s->stopping;
-        pthread_mutex_unlock(&s->lock);
-        if (stopping)
-            return NULL;
-    }
+    struct nsl_hostchan_status st;
+    nsl_hostchan_get_status(s->hc, &st);
+    if (st.connected && open_store(s))
+        return -1;
+    return st.connected ? RETRY_MS : 100;
 }
 
 struct nsl_storage *nsl_storage_start(struct nsl_hostchan *hc, enum nsl_key_provider provider,
@@ -115,8 +103,9 @@ struct nsl_storage *nsl_storage_start(struct nsl_hostchan *hc, enum nsl_key_prov
     s->provider = provider;
     s->timeout_ms = timeout_ms;
     pthread_mutex_init(&s->lock, NULL);
-    pthread_cond_init(&s->wake, NULL);
-    if (pthread_create(&s->thread, NULL, storage_main, s) != 0) {
+    s->opener = nsl_periodic_start(open_turn, s);
+    if (!s->opener) {
+        pthread_mutex_destroy(&s->lock);
         free(s);
         return NULL;
     }
@@ -127,15 +116,10 @@ void nsl_storage_stop(struct nsl_storage *s)
 {
     if (!s)
         return;
-    pthread_mutex_lock(&s->lock);
-    s->stopping = true;
-    pthread_cond_broadcast(&s->wake);
-    pthread_mutex_unlock(&s->lock);
-    pthread_join(s->thread, NULL);
+    nsl_periodic_stop(s->opener);
     nsl_store_free(s->store);
     nsl_sealer_free(s->sealer);
     pthread_mutex_destroy(&s->lock);
-    pthread_cond_destroy(&s->wake);
     free(s);
 }
 

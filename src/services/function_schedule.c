@@ -4,7 +4,6 @@
  * another enclave), keeping the next run of those that did not change. */
 #include "services/function_schedule.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -13,7 +12,7 @@
 #include <time.h>
 
 #include "common/json.h"
-#include "common/deadline.h"
+#include "common/periodic.h"
 #include "common/log.h"
 #include "enclave/storage.h"
 #include "services/lease.h"
@@ -34,12 +33,11 @@ struct entry {
 
 struct nsl_scheduler {
     struct nsl_enclave_ctx *ctx;
-    pthread_mutex_t lock;
-    pthread_cond_t wake;
-    bool stopping, loaded;
+    pthread_mutex_t lock; /* the entries */
+    bool loaded;
     struct entry entries[MAX_ENTRIES];
     size_t count;
-    pthread_t thread;
+    struct nsl_periodic *ticker;
     struct nsl_lease_turn lease; /* shared stores: only its holder fires schedules */
 };
 
@@ -155,11 +153,11 @@ static void record_run(struct nsl_store *st, const struct entry *e, nsl_err rc,
     json_decref(run);
 }
 
-/* Fires what is due; the lock is released around each run. */
-static void fire_due(struct nsl_scheduler *s, struct nsl_store *st)
+/* Fires what is due, unless asked to stop; the lock is released around each run. */
+static void fire_due(struct nsl_scheduler *s, struct nsl_store *st, struct nsl_periodic *self)
 {
     int64_t now = (int64_t)time(NULL);
-    for (size_t i = 0; i < s->count; i++) {
+    for (size_t i = 0; i < s->count && !nsl_periodic_stopping(self); i++) {
         if (s->entries[i].next_run > now)
             continue;
         struct entry e = s->entries[i];
@@ -176,30 +174,27 @@ static void fire_due(struct nsl_scheduler *s, struct nsl_store *st)
     }
 }
 
-static void *scheduler_main(void *arg)
+/* One tick: follow changes made through other enclaves, then fire what is due if this
+ * enclave holds the lease. */
+static long scheduler_turn(struct nsl_periodic *self, void *arg)
 {
     struct nsl_scheduler *s = arg;
     pthread_mutex_lock(&s->lock);
-    while (!s->stopping) {
-        struct nsl_store *st = nsl_storage_get(s->ctx->storage, NULL);
-        bool reload = false, turn = st && nsl_lease_turn(&s->lease, st, &reload);
-        if (reload) { /* schedules may have changed through another enclave */
-            size_t n;
-            struct entry *kept = forget_all(s, &n);
-            s->loaded = false;
-            load_all(s, st);
-            restore_runs(s, kept, n);
-        }
-        if (turn && !s->loaded)
-            load_all(s, st);
-        if (turn)
-            fire_due(s, st);
-        struct timespec ts;
-        nsl_deadline_after_ms(&ts, TICK_MS);
-        pthread_cond_timedwait(&s->wake, &s->lock, &ts);
+    struct nsl_store *st = nsl_storage_get(s->ctx->storage, NULL);
+    bool reload = false, turn = st && nsl_lease_turn(&s->lease, st, &reload);
+    if (reload) { /* schedules may have changed through another enclave */
+        size_t n;
+        struct entry *kept = forget_all(s, &n);
+        s->loaded = false;
+        load_all(s, st);
+        restore_runs(s, kept, n);
     }
+    if (turn && !s->loaded)
+        load_all(s, st);
+    if (turn)
+        fire_due(s, st, self);
     pthread_mutex_unlock(&s->lock);
-    return NULL;
+    return TICK_MS;
 }
 
 struct nsl_scheduler *nsl_scheduler_start(struct nsl_enclave_ctx *ctx)
@@ -211,8 +206,9 @@ struct nsl_scheduler *nsl_scheduler_start(struct nsl_enclave_ctx *ctx)
     }
     s->ctx = ctx;
     pthread_mutex_init(&s->lock, NULL);
-    pthread_cond_init(&s->wake, NULL);
-    if (pthread_create(&s->thread, NULL, scheduler_main, s) != 0) {
+    s->ticker = nsl_periodic_start(scheduler_turn, s);
+    if (!s->ticker) {
+        pthread_mutex_destroy(&s->lock);
         free(s);
         return NULL;
     }
@@ -223,15 +219,10 @@ void nsl_scheduler_stop(struct nsl_scheduler *s)
 {
     if (!s)
         return;
-    pthread_mutex_lock(&s->lock);
-    s->stopping = true;
-    pthread_cond_broadcast(&s->wake);
-    pthread_mutex_unlock(&s->lock);
-    pthread_join(s->thread, NULL);
+    nsl_periodic_stop(s->ticker);
     for (size_t i = 0; i < s->count; i++)
         json_decref(s->entries[i].args);
     pthread_mutex_destroy(&s->lock);
-    pthread_cond_destroy(&s->wake);
     free(s);
 }
 

@@ -19,7 +19,7 @@
 
 #include "common/encoding.h"
 #include "common/json.h"
-#include "common/deadline.h"
+#include "common/periodic.h"
 #include "common/log.h"
 #include "enclave/egress_client.h"
 #include "enclave/identity.h"
@@ -47,11 +47,10 @@ struct nsl_pricefeed {
     void *fetch_ctx;
     pthread_mutex_t update_lock; /* one update at a time: no duplicate fetches, no CAS races */
     pthread_mutex_t lock;        /* the schedule below */
-    pthread_cond_t wake;
-    bool stopping, loaded;
+    bool loaded;
     struct scheduled_pair pairs[MAX_PAIRS];
     size_t count;
-    pthread_t thread;
+    struct nsl_periodic *ticker;
     struct nsl_lease_turn lease; /* shared stores: only its holder runs the schedule */
 };
 
@@ -387,10 +386,10 @@ static nsl_err update_serialized(struct nsl_pricefeed *feed, struct nsl_store *s
 
 /* --- the scheduler thread --- */
 
-static void run_due(struct nsl_pricefeed *feed, struct nsl_store *st)
+static void run_due(struct nsl_pricefeed *feed, struct nsl_store *st, struct nsl_periodic *self)
 {
     int64_t now = (int64_t)time(NULL);
-    for (size_t i = 0; i < feed->count && !feed->stopping; i++) {
+    for (size_t i = 0; i < feed->count && !nsl_periodic_stopping(self); i++) {
         if (feed->pairs[i].next_run > now)
             continue;
         char pair[NSL_PRICE_PAIR_MAX + 1];
@@ -411,25 +410,21 @@ static void run_due(struct nsl_pricefeed *feed, struct nsl_store *st)
     }
 }
 
-static void *pricefeed_main(void *arg)
+/* One tick: runs the rounds that are due, if this enclave holds the scheduler's lease. */
+static long pricefeed_turn(struct nsl_periodic *self, void *arg)
 {
     struct nsl_pricefeed *feed = arg;
     pthread_mutex_lock(&feed->lock);
-    while (!feed->stopping) {
-        struct nsl_store *st = nsl_storage_get(feed->ctx->storage, NULL);
-        bool reload = false, turn = st && nsl_lease_turn(&feed->lease, st, &reload);
-        if (reload)
-            feed->loaded = false;
-        if (turn && !feed->loaded)
-            load_schedule(feed, st);
-        if (turn)
-            run_due(feed, st);
-        struct timespec ts;
-        nsl_deadline_after_ms(&ts, TICK_MS);
-        pthread_cond_timedwait(&feed->wake, &feed->lock, &ts);
-    }
+    struct nsl_store *st = nsl_storage_get(feed->ctx->storage, NULL);
+    bool reload = false, turn = st && nsl_lease_turn(&feed->lease, st, &reload);
+    if (reload)
+        feed->loaded = false;
+    if (turn && !feed->loaded)
+        load_schedule(feed, st);
+    if (turn)
+        run_due(feed, st, self);
     pthread_mutex_unlock(&feed->lock);
-    return NULL;
+    return TICK_MS;
 }
 
 struct nsl_pricefeed *nsl_pricefeed_start(struct nsl_enclave_ctx *ctx, nsl_price_fetch_fn fetch,
@@ -445,11 +440,10 @@ struct nsl_pricefeed *nsl_pricefeed_start(struct nsl_enclave_ctx *ctx, nsl_price
     feed->fetch_ctx = fetch ? fetch_ctx : ctx;
     pthread_mutex_init(&feed->update_lock, NULL);
     pthread_mutex_init(&feed->lock, NULL);
-    pthread_cond_init(&feed->wake, NULL);
-    if (pthread_create(&feed->thread, NULL, pricefeed_main, feed) != 0) {
+    feed->ticker = nsl_periodic_start(pricefeed_turn, feed);
+    if (!feed->ticker) {
         pthread_mutex_destroy(&feed->update_lock);
         pthread_mutex_destroy(&feed->lock);
-        pthread_cond_destroy(&feed->wake);
         free(feed);
         return NULL;
     }
@@ -460,14 +454,9 @@ void nsl_pricefeed_stop(struct nsl_pricefeed *feed)
 {
     if (!feed)
         return;
-    pthread_mutex_lock(&feed->lock);
-    feed->stopping = true;
-    pthread_cond_broadcast(&feed->wake);
-    pthread_mutex_unlock(&feed->lock);
-    pthread_join(feed->thread, NULL);
+    nsl_periodic_stop(feed->ticker);
     pthread_mutex_destroy(&feed->update_lock);
     pthread_mutex_destroy(&feed->lock);
-    pthread_cond_destroy(&feed->wake);
     free(feed);
 }
 
