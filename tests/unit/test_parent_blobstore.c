@@ -237,6 +237,69 @@ static void test_blobstore_batch_is_all_or_none(void **state)
     assert_value(f->store, "ns", "b", true, 1, "2");
 }
 
+static nsl_err prune(struct nsl_blobstore *s, const char *ns, const char *before, size_t limit,
+                     size_t *removed, bool *more)
+{
+    struct nsl_blob_prune p = {.ns = ns, .before = before, .limit = limit};
+    nsl_err rc = nsl_blobstore_prune(s, &p, NULL);
+    *removed = p.removed;
+    *more = p.more;
+    return rc;
+}
+
+/* A prune drops whole rows (tombstones too, so versions start again at 0) before the bound in
+ * byte order, in that namespace only. */
+static void test_blobstore_prune_drops_rows_before_the_bound(void **state)
+{
+    struct fixture *f = *state;
+    uint64_t v = 0;
+    static const char *const keys[] = {"0000000100/a", "0000000150/t", "0000000199/b",
+                                       "0000000200/c", "0000000300/d"};
+    for (size_t i = 0; i < 5; i++)
+        assert_int_equal(put(f->store, "nonces", keys[i], 0, "", &v, NULL), NSL_OK);
+    assert_int_equal(del(f->store, "nonces", "0000000150/t", 1, &v, NULL), NSL_OK);
+    assert_int_equal(put(f->store, "other", "0000000100/a", 0, "keep", &v, NULL), NSL_OK);
+    size_t removed = 0;
+    bool more = true;
+    assert_int_equal(prune(f->store, "nonces", "0000000200", 100, &removed, &more), NSL_OK);
+    assert_int_equal(removed, 3);
+    assert_false(more);
+    assert_value(f->store, "nonces", "0000000100/a", false, 0, NULL);
+    assert_value(f->store, "nonces", "0000000150/t", false, 0, NULL); /* the tombstone too */
+    assert_value(f->store, "nonces", "0000000199/b", false, 0, NULL);
+    assert_value(f->store, "nonces", "0000000200/c", true, 1, "");
+    assert_value(f->store, "nonces", "0000000300/d", true, 1, "");
+    assert_value(f->store, "other", "0000000100/a", true, 1, "keep");
+    assert_int_equal(prune(f->store, "nonces", "0000000200", 100, &removed, &more), NSL_OK);
+    assert_int_equal(removed, 0); /* idempotent */
+    assert_false(more);
+}
+
+/* At most limit rows per prune, lowest keys first; more says whether rows before the bound are
+ * left. */
+static void test_blobstore_prune_takes_at_most_limit_rows(void **state)
+{
+    struct fixture *f = *state;
+    uint64_t v = 0;
+    char key[32];
+    for (int i = 0; i < 5; i++) {
+        snprintf(key, sizeof key, "00000001%02d/x", i);
+        assert_int_equal(put(f->store, "nonces", key, 0, "", &v, NULL), NSL_OK);
+    }
+    size_t removed = 0, total = 0;
+    bool more = true;
+    size_t want[] = {2, 2, 1};
+    for (size_t round = 0; round < 3; round++) {
+        assert_int_equal(prune(f->store, "nonces", "0000000200", 2, &removed, &more), NSL_OK);
+        assert_int_equal(removed, want[round]);
+        assert_int_equal(more, round < 2);
+        total += removed;
+        /* the lowest keys went first */
+        snprintf(key, sizeof key, "00000001%02zu/x", total - 1);
+        assert_value(f->store, "nonces", key, false, 0, NULL);
+    }
+}
+
 #define WRITERS 64
 #define PUTS    50
 
@@ -587,7 +650,9 @@ static void test_pg_table_keys_are_bytes(void **state)
         X(test_blobstore_list_pages_by_prefix_in_byte_order_skipping_tombstones),                  \
         X(test_blobstore_list_stops_at_byte_budget), X(test_blobstore_batch_is_all_or_none),       \
         X(test_blobstore_concurrent_writes_are_group_committed),                                   \
-        X(test_blobstore_values_are_stored_unaltered), X(test_blobstore_reopen_keeps_data)
+        X(test_blobstore_values_are_stored_unaltered), X(test_blobstore_reopen_keeps_data),        \
+        X(test_blobstore_prune_drops_rows_before_the_bound),                                       \
+        X(test_blobstore_prune_takes_at_most_limit_rows)
 
 static int pg_group_setup(void **state)
 {
