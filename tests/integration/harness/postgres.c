@@ -210,6 +210,24 @@ int nsl_pg_server_sql(const struct nsl_pg_server *s, const char *sql)
     return sql_on(s->url, sql);
 }
 
+long long nsl_pg_query_int(const char *url, const char *sql)
+{
+    PGconn *conn = PQconnectdb(url);
+    long long n = -1;
+    if (PQstatus(conn) == CONNECTION_OK) {
+        PGresult *res = PQexec(conn, sql);
+        if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0 && PQnfields(res) > 0)
+            n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        else
+            fprintf(stderr, "postgres harness: %s: %s", sql, PQresultErrorMessage(res));
+        PQclear(res);
+    } else {
+        fprintf(stderr, "postgres harness: %s", PQerrorMessage(conn));
+    }
+    PQfinish(conn);
+    return n;
+}
+
 int nsl_pg_server_create_db(const struct nsl_pg_server *s, const char *name, char *url, size_t len)
 {
     char sql[160];
