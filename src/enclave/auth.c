@@ -10,6 +10,7 @@
 #include "common/encoding.h"
 #include "common/json.h"
 #include "common/log.h"
+#include "common/time_keys.h"
 #include "crypto/hash.h"
 #include "crypto/request_sig.h"
 #include "crypto/secret.h"
@@ -160,18 +161,20 @@ static bool signature_valid(const json_t *account, const char *message, const ch
  * requests: a request captured by a compromised parent could be replayed to another pair. So the
  * nonce is also spent in the store, by a write that only the first of them can make (expected
  * version 0). The signed timestamp is part of the key, so a replay (same timestamp) meets the
- * same key. The records are not pruned yet (docs/scale-out.md). */
-static nsl_err spend_shared_nonce(struct nsl_call *call, struct nsl_store *st, const char *ts,
+ * same key; it leads the key as ten digits (a time-keyed namespace, common/time_keys.h), so the
+ * nonce sweeper can drop records older than the window (enclave/nonce_sweep.h). */
+static nsl_err spend_shared_nonce(struct nsl_call *call, struct nsl_store *st, int64_t when,
                                   const char *nonce)
 {
     if (!nsl_store_shared(st))
         return NSL_OK;
-    char key[NSL_STORE_MAX_KEY + 1];
-    if (snprintf(key, sizeof key, "%s/%s/%s", ts, call->caller.account_id, nonce) >=
-        (int)sizeof key)
+    char key[NSL_STORE_MAX_KEY + 1], time_key[NSL_TIME_KEY_DIGITS + 1];
+    if (nsl_time_key_format(when, time_key) != 0 ||
+        snprintf(key, sizeof key, "%s/%s/%s", time_key, call->caller.account_id, nonce) >=
+            (int)sizeof key)
         return refuse(call, "malformed nonce");
     uint64_t version;
-    nsl_err rc = nsl_store_put(st, "nonces", key, 0, "", 0, &version, &call->error);
+    nsl_err rc = nsl_store_put(st, NSL_NONCES_NS, key, 0, "", 0, &version, &call->error);
     if (rc == NSL_ERR_CONFLICT)
         return refuse(call, "nonce replayed");
     return rc;
@@ -211,7 +214,7 @@ static nsl_err authenticate_neo_sig(struct nsl_call *call, struct nsl_store *st,
         return nsl_fail(&call->error, NSL_ERR_RATE_LIMITED,
                         "too many signed requests in the time window; retry later");
     }
-    NSL_TRY(spend_shared_nonce(call, st, ts, nonce));
+    NSL_TRY(spend_shared_nonce(call, st, when, nonce));
     call->caller.scheme = NSL_AUTH_NEO_SIG;
     return NSL_OK;
 }

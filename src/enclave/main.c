@@ -15,6 +15,7 @@
 #include "enclave/hostchan.h"
 #include "enclave/hygiene.h"
 #include "enclave/identity.h"
+#include "enclave/nonce_sweep.h"
 #include "enclave/rate_limit.h"
 #include "enclave/replay_cache.h"
 #include "enclave/server.h"
@@ -45,6 +46,7 @@ struct enclave_config {
     int64_t rate_limit;
     int64_t rate_burst;
     int64_t replay_cache_size;
+    int64_t nonce_prune_interval;
     char *require_sealed;
     int64_t max_secrets;
     int64_t function_workers;
@@ -107,6 +109,9 @@ static const struct nsl_option options[] = {
     OPT("replay-cache-size", NSL_OPT_INT, replay_cache_size, "1000000", 1000, 100000000,
         "neo-sig nonces remembered inside the time window; when full, signed requests get "
         "RATE_LIMITED"),
+    OPT("nonce-prune-interval-sec", NSL_OPT_INT, nonce_prune_interval, "60", 1, 3600,
+        "with a shared store (PostgreSQL), how often spent neo-sig nonce records older than two "
+        "time windows are removed"),
     OPT_CHOICE("require-sealed", require_sealed, "auto", "true|false|auto",
                "refuse sensitive operations (wallet import/export, secrets) sent in the clear: "
                "true, false, or auto (true in nitro mode, false in sim mode)"),
@@ -216,9 +221,14 @@ static int serve(const struct enclave_config *cfg, struct nsl_enclave_ctx *ctx,
     ctx->pricefeed = nsl_pricefeed_start(ctx, NULL, NULL);
     ctx->storage =
         ctx->host ? nsl_storage_start(ctx->host, provider, (int)cfg->store_timeout_ms) : NULL;
-    struct nsl_server *srv = ctx->storage ? nsl_server_create(&scfg, fd, ctx) : NULL;
+    struct nsl_nonce_sweep *sweep =
+        ctx->storage
+            ? nsl_nonce_sweep_start(ctx->storage, cfg->auth_window_sec, cfg->nonce_prune_interval)
+            : NULL;
+    struct nsl_server *srv = sweep ? nsl_server_create(&scfg, fd, ctx) : NULL;
     if (!srv) {
         nsl_log(NSL_LOG_ERROR, "start_failed", "reason", "out of memory or descriptors", NULL);
+        nsl_nonce_sweep_stop(sweep);
         nsl_scheduler_stop(ctx->scheduler);
         nsl_pricefeed_stop(ctx->pricefeed);
         nsl_storage_stop(ctx->storage);
@@ -231,6 +241,7 @@ static int serve(const struct enclave_config *cfg, struct nsl_enclave_ctx *ctx,
     int rc = nsl_server_run(srv);
     running = NULL;
     nsl_server_destroy(srv);
+    nsl_nonce_sweep_stop(sweep);
     nsl_scheduler_stop(ctx->scheduler);
     nsl_pricefeed_stop(ctx->pricefeed);
     nsl_storage_stop(ctx->storage);

@@ -47,24 +47,37 @@ static void sync_done(struct nsl_blob_job *job)
     pthread_mutex_unlock(&sj->lock);
 }
 
+/* Submits the job and sleeps until it is finished. */
+static nsl_err run_sync(struct nsl_blobstore *s, struct sync_job *sj, struct nsl_error *err)
+{
+    sj->job.done = sync_done;
+    sj->job.arg = sj;
+    pthread_mutex_init(&sj->lock, NULL);
+    pthread_cond_init(&sj->cond, NULL);
+    nsl_blobstore_submit(s, &sj->job);
+    pthread_mutex_lock(&sj->lock);
+    while (!sj->finished)
+        pthread_cond_wait(&sj->cond, &sj->lock);
+    pthread_mutex_unlock(&sj->lock);
+    pthread_cond_destroy(&sj->cond);
+    pthread_mutex_destroy(&sj->lock);
+    if (sj->job.code != NSL_OK && err)
+        *err = sj->job.err;
+    return sj->job.code;
+}
+
 nsl_err nsl_blobstore_write(struct nsl_blobstore *s, const struct nsl_blob_write *writes,
                             size_t count, uint64_t *versions, struct nsl_error *err)
 {
-    struct sync_job sj = {
-        .job = {
-            .writes = writes, .count = count, .versions = versions, .done = sync_done, .arg = &sj}};
-    pthread_mutex_init(&sj.lock, NULL);
-    pthread_cond_init(&sj.cond, NULL);
-    nsl_blobstore_submit(s, &sj.job);
-    pthread_mutex_lock(&sj.lock);
-    while (!sj.finished)
-        pthread_cond_wait(&sj.cond, &sj.lock);
-    pthread_mutex_unlock(&sj.lock);
-    pthread_cond_destroy(&sj.cond);
-    pthread_mutex_destroy(&sj.lock);
-    if (sj.job.code != NSL_OK && err)
-        *err = sj.job.err;
-    return sj.job.code;
+    struct sync_job sj = {.job = {.writes = writes, .count = count, .versions = versions}};
+    return run_sync(s, &sj, err);
+}
+
+nsl_err nsl_blobstore_prune(struct nsl_blobstore *s, struct nsl_blob_prune *p,
+                            struct nsl_error *err)
+{
+    struct sync_job sj = {.job = {.prune = p}};
+    return run_sync(s, &sj, err);
 }
 
 void nsl_blobstore_stats(struct nsl_blobstore *s, struct nsl_blobstore_stats *out)

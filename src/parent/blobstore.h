@@ -24,6 +24,7 @@ struct nsl_metrics;
 #define NSL_BLOB_MAX_LIST    1000
 #define NSL_BLOB_MAX_BATCH   256
 #define NSL_BLOB_MAX_VERSION (INT64_MAX - 1) /* so that expected + 1 still fits SQL's int64 */
+#define NSL_BLOB_MAX_PRUNE   10000           /* rows one kv.prune may drop */
 
 enum nsl_blob_op { NSL_BLOB_PUT, NSL_BLOB_DELETE };
 
@@ -37,6 +38,19 @@ struct nsl_blob_write {
     size_t len;
 };
 
+/* A prune (kv.prune, docs/storage.md#time-keyed-namespaces): drops whole rows, tombstones and
+ * versions included, of ns whose key sorts before bound, at most limit of them, lowest keys first.
+ * Only for time-keyed namespaces (common/time_keys.h), whose keys are never written again once
+ * their time has passed; the caller checks that. removed and more are the outcome (more: rows
+ * before bound are left). */
+struct nsl_blob_prune {
+    const char *ns;
+    const char *before;
+    size_t limit;
+    size_t removed;
+    bool more;
+};
+
 struct nsl_blob_job;
 typedef void (*nsl_blob_done_fn)(struct nsl_blob_job *job);
 
@@ -46,7 +60,8 @@ typedef void (*nsl_blob_done_fn)(struct nsl_blob_job *job);
 struct nsl_blob_job {
     const struct nsl_blob_write *writes;
     size_t count;
-    uint64_t *versions; /* count entries, filled on success */
+    struct nsl_blob_prune *prune; /* set: the job is this prune (writes and count unused) */
+    uint64_t *versions;           /* count entries, filled on success */
     nsl_blob_done_fn done;
     void *arg;
     nsl_err code;
@@ -125,6 +140,9 @@ nsl_err nsl_blobstore_list(struct nsl_blobstore *s, const struct nsl_blob_query 
                            struct nsl_blob_page *page, struct nsl_error *err);
 /* Queues job; job->done runs later on the store's writer thread. */
 void nsl_blobstore_submit(struct nsl_blobstore *s, struct nsl_blob_job *job);
+/* Runs a prune as one job and waits for it (outcome in p->removed, p->more). */
+nsl_err nsl_blobstore_prune(struct nsl_blobstore *s, struct nsl_blob_prune *p,
+                            struct nsl_error *err);
 /* Submits writes and waits for the outcome (versions: count entries). */
 nsl_err nsl_blobstore_write(struct nsl_blobstore *s, const struct nsl_blob_write *writes,
                             size_t count, uint64_t *versions, struct nsl_error *err);

@@ -89,6 +89,17 @@ static const struct statement statements[] = {
      " WHERE ns = $1 AND key = $2 AND version = $3 AND value IS NOT NULL",
      3,
      {TEXT_OID, BYTEA_OID, INT8_OID}},
+    /* kv.prune: the lowest keys before the bound. SKIP LOCKED: two parents pruning at once
+     * never wait for each other (what one skips, it reports as left over: more). */
+    {"prune",
+     "DELETE FROM nsl_blobs WHERE ns = $1 AND key IN (SELECT key FROM nsl_blobs WHERE ns = $1"
+     " AND key < $2 ORDER BY key LIMIT $3 FOR UPDATE SKIP LOCKED)",
+     3,
+     {TEXT_OID, BYTEA_OID, INT8_OID}},
+    {"prune_more",
+     "SELECT 1 FROM nsl_blobs WHERE ns = $1 AND key < $2 LIMIT 1",
+     2,
+     {TEXT_OID, BYTEA_OID}},
 };
 
 static int64_t now_ms(void)

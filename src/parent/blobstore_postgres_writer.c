@@ -111,10 +111,45 @@ static int apply_write(PGconn *conn, struct nsl_blob_job *job, size_t i, bool *r
     return 0;
 }
 
+/* Runs a statement of the prune and checks its status; NULL when it failed. */
+static PGresult *prune_step(PGconn *conn, const char *stmt, int count, const char *const *values,
+                            const int *lengths, ExecStatusType want, bool *retry)
+{
+    PGresult *res = nsl_pg_exec(conn, stmt, count, values, lengths);
+    if (PQresultStatus(res) == want)
+        return res;
+    *retry = retryable(res);
+    nsl_pg_log_failure("store_write_failed", conn, res);
+    PQclear(res);
+    return NULL;
+}
+
+/* Drops the rows of a prune job (one statement: all or none), then looks whether any before the
+ * bound are left. */
+static int apply_prune(PGconn *conn, struct nsl_blob_prune *p, bool *retry)
+{
+    uint64_t limit = htobe64((uint64_t)p->limit);
+    const char *values[3] = {p->ns, p->before, (const char *)&limit};
+    const int lengths[3] = {(int)strlen(p->ns), (int)strlen(p->before), (int)sizeof limit};
+    PGresult *res = prune_step(conn, "prune", 3, values, lengths, PGRES_COMMAND_OK, retry);
+    if (!res)
+        return -1;
+    p->removed = (size_t)strtoull(PQcmdTuples(res), NULL, 10);
+    PQclear(res);
+    res = prune_step(conn, "prune_more", 2, values, lengths, PGRES_TUPLES_OK, retry);
+    if (!res)
+        return -1;
+    p->more = PQntuples(res) > 0;
+    PQclear(res);
+    return 0;
+}
+
 /* Applies a job; a job of several writes runs in a savepoint so that a failed check undoes the
  * writes before it (a single write that fails its check changed nothing). */
 static int apply_job(PGconn *conn, struct nsl_blob_job *job, bool *retry)
 {
+    if (job->prune)
+        return apply_prune(conn, job->prune, retry);
     bool savepoint = job->count > 1;
     if (savepoint && command(conn, "SAVEPOINT job", retry) != 0)
         return -1;
@@ -203,8 +238,9 @@ static enum group_outcome try_group(struct nsl_pg_store *st, struct nsl_pg_conn 
     reset_jobs(jobs);
     if (command(c->conn, "BEGIN", &retry) != 0) /* nothing was applied: safe to try again */
         return nsl_pg_drop_if_broken(c) || retry ? GROUP_RETRY : GROUP_FAILED;
-    /* One write locks one row: no cycle is possible, so no need to lock first. */
-    bool locked = group_writes(jobs) == 1 || lock_rows(c->conn, jobs, &retry) == 0;
+    /* One write locks one row: no cycle is possible, so no need to lock first. (A prune takes
+     * only rows no write names: keys of a time that has passed.) */
+    bool locked = group_writes(jobs) <= 1 || lock_rows(c->conn, jobs, &retry) == 0;
     for (struct nsl_blob_job *j = jobs; j; j = j->next) {
         if (!locked || apply_job(c->conn, j, &retry) != 0) {
             if (!nsl_pg_drop_if_broken(c))

@@ -23,6 +23,7 @@ struct nsl_sqlite_reader {
 struct nsl_sqlite_writer {
     sqlite3 *db;
     sqlite3_stmt *select, *upsert;
+    sqlite3_stmt *prune, *prune_more; /* kv.prune: drop a range of rows, then "any left?" */
     sqlite3_stmt *begin, *commit, *rollback, *savepoint, *release, *rollback_to;
     pthread_t thread;
     bool started;

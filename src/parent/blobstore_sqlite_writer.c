@@ -64,14 +64,19 @@ static int prepare_all(struct nsl_sqlite_writer *w)
                                           " WHERE ns = ?1 AND key = ?2");
     w->upsert = nsl_sqlite_prepare(
         w->db, "INSERT OR REPLACE INTO blobs(ns, key, version, value) VALUES(?1, ?2, ?3, ?4)");
+    /* blobs has a rowid; the subquery picks the lowest keys first, by the primary key index. */
+    w->prune = nsl_sqlite_prepare(w->db, "DELETE FROM blobs WHERE rowid IN (SELECT rowid FROM blobs"
+                                         " WHERE ns = ?1 AND key < ?2 ORDER BY key LIMIT ?3)");
+    w->prune_more =
+        nsl_sqlite_prepare(w->db, "SELECT 1 FROM blobs WHERE ns = ?1 AND key < ?2 LIMIT 1");
     w->begin = nsl_sqlite_prepare(w->db, "BEGIN IMMEDIATE");
     w->commit = nsl_sqlite_prepare(w->db, "COMMIT");
     w->rollback = nsl_sqlite_prepare(w->db, "ROLLBACK");
     w->savepoint = nsl_sqlite_prepare(w->db, "SAVEPOINT job");
     w->release = nsl_sqlite_prepare(w->db, "RELEASE job");
     w->rollback_to = nsl_sqlite_prepare(w->db, "ROLLBACK TO job");
-    return w->select && w->upsert && w->begin && w->commit && w->rollback && w->savepoint &&
-                   w->release && w->rollback_to
+    return w->select && w->upsert && w->prune && w->prune_more && w->begin && w->commit &&
+                   w->rollback && w->savepoint && w->release && w->rollback_to
                ? 0
                : -1;
 }
@@ -129,6 +134,29 @@ static nsl_err apply_write(struct nsl_sqlite_writer *w, const struct nsl_blob_jo
     return store_row(w, wr, *version, err);
 }
 
+/* Drops the rows of a prune job, then looks whether any before the bound are left. */
+static nsl_err apply_prune(struct nsl_sqlite_writer *w, struct nsl_blob_prune *p,
+                           struct nsl_error *err)
+{
+    sqlite3_stmt *stmts[] = {w->prune, w->prune_more};
+    int rc[2];
+    for (size_t i = 0; i < 2; i++) {
+        sqlite3_bind_text(stmts[i], 1, p->ns, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmts[i], 2, p->before, -1, SQLITE_STATIC);
+        if (i == 0)
+            sqlite3_bind_int64(stmts[i], 3, (sqlite3_int64)p->limit);
+        rc[i] = sqlite3_step(stmts[i]);
+        if (i == 0)
+            p->removed = rc[0] == SQLITE_DONE ? (size_t)sqlite3_changes(w->db) : 0;
+        sqlite3_reset(stmts[i]);
+        sqlite3_clear_bindings(stmts[i]);
+        if (rc[i] != SQLITE_DONE && rc[i] != SQLITE_ROW)
+            return write_failed(w->db, err);
+    }
+    p->more = rc[1] == SQLITE_ROW;
+    return NSL_OK;
+}
+
 /* Applies a job inside its own savepoint; on failure only this job is undone. Returns -1 when
  * the transaction itself is broken (the savepoint could not be rolled back). */
 static int apply_job(struct nsl_sqlite_writer *w, struct nsl_blob_job *job)
@@ -137,6 +165,8 @@ static int apply_job(struct nsl_sqlite_writer *w, struct nsl_blob_job *job)
         job->code = write_failed(w->db, &job->err);
         return -1;
     }
+    if (job->prune)
+        job->code = apply_prune(w, job->prune, &job->err);
     for (size_t i = 0; i < job->count && job->code == NSL_OK; i++)
         job->code = apply_write(w, job, i, &job->versions[i], &job->err);
     if (job->code == NSL_OK)
@@ -235,8 +265,8 @@ void nsl_sqlite_writer_stop(struct nsl_sqlite_store *st)
     nsl_blob_queue_stop(&w->queue);
     if (w->started)
         pthread_join(w->thread, NULL);
-    sqlite3_stmt *stmts[] = {w->select,   w->upsert,    w->begin,   w->commit,
-                             w->rollback, w->savepoint, w->release, w->rollback_to};
+    sqlite3_stmt *stmts[] = {w->select, w->upsert,   w->prune,     w->prune_more, w->begin,
+                             w->commit, w->rollback, w->savepoint, w->release,    w->rollback_to};
     for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++)
         sqlite3_finalize(stmts[i]);
     sqlite3_close(w->db);

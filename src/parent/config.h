@@ -14,6 +14,7 @@ struct nsl_parent_config {
     char *key_provider; /* sim | kms */
     char *db;           /* "" (SQLite under state) or a postgres:// URL (docs/scale-out.md) */
     char *sim_key_file; /* "" (<state>/sim-wrapping.key) or a file shared by several parents */
+    char *migrate_from; /* "" or sqlite:PATH: copy that store into --db, then exit */
     int64_t enclave_connections;
     int64_t http_threads;
     int64_t max_body;

@@ -8,6 +8,7 @@
 
 #include "common/encoding.h"
 #include "common/json.h"
+#include "common/time_keys.h"
 #include "parent/blobstore.h"
 #include "parent/metrics.h"
 
@@ -272,6 +273,62 @@ nsl_err nsl_host_kv_batch(struct nsl_host_context *ctx, const json_t *params,
         return code;
     }
     return submit(ctx, kj, call);
+}
+
+/* ---- kv.prune: a job of its own, answered from the writer thread ---- */
+
+static const struct nsl_field_spec prune_schema[] = {
+    NS_FIELD,
+    {"before", NSL_FIELD_INT, true, 0, 0, NSL_TIME_KEY_MAX, "unix seconds: keys before this time"},
+    {"limit", NSL_FIELD_INT, true, 0, 1, NSL_BLOB_MAX_PRUNE, "most rows dropped"},
+    NSL_FIELDS_END};
+
+struct prune_job {
+    struct nsl_blob_job job;
+    struct nsl_blob_prune prune;
+    struct nsl_host_call *call;
+    char ns[NSL_BLOB_MAX_NS + 1];
+    char before[NSL_TIME_KEY_DIGITS + 1];
+};
+
+static void prune_job_done(struct nsl_blob_job *job)
+{
+    struct prune_job *pj = job->arg;
+    json_t *result = NULL;
+    if (job->code == NSL_OK) {
+        result = json_pack("{s:I, s:b}", "removed", (json_int_t)pj->prune.removed, "more",
+                           pj->prune.more);
+        if (!result)
+            nsl_fail(&job->err, NSL_ERR_INTERNAL, "out of memory");
+    }
+    nsl_host_call_finish(pj->call, result, &job->err);
+    free(pj);
+}
+
+nsl_err nsl_host_kv_prune(struct nsl_host_context *ctx, const json_t *params,
+                          struct nsl_host_call *call, json_t **result, struct nsl_error *err)
+{
+    (void)result;
+    NSL_TRY(store_of(ctx, NSL_KV_PRUNE, err));
+    NSL_TRY(check_params(params, prune_schema, "params", err));
+    const char *ns = nsl_json_str(params, "ns");
+    /* Anywhere else a dropped row would lose its version (tombstones, docs/storage.md). */
+    if (!nsl_time_keyed_ns(ns))
+        return nsl_fail(err, NSL_ERR_INVALID_PARAMS,
+                        "params.ns: %s is not a time-keyed namespace; kv.prune takes only those",
+                        ns);
+    struct prune_job *pj = calloc(1, sizeof *pj);
+    if (!pj)
+        return nsl_fail(err, NSL_ERR_INTERNAL, "out of memory");
+    snprintf(pj->ns, sizeof pj->ns, "%s", ns);
+    nsl_time_key_format(nsl_json_int(params, "before", 0), pj->before); /* in range: checked */
+    pj->prune = (struct nsl_blob_prune){
+        .ns = pj->ns, .before = pj->before, .limit = (size_t)nsl_json_int(params, "limit", 1)};
+    pj->call = call;
+    pj->job = (struct nsl_blob_job){.prune = &pj->prune, .done = prune_job_done, .arg = pj};
+    nsl_host_call_defer(call); /* before submit: the job may be done before submit returns */
+    nsl_blobstore_submit(ctx->store, &pj->job);
+    return NSL_OK;
 }
 
 /* ---- reads: answered at once ---- */

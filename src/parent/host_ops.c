@@ -59,6 +59,7 @@ static const struct nsl_host_op host_ops[] = {
     {"kv", "batch", nsl_host_kv_batch},
     {"kv", "version", nsl_host_kv_version},
     {"kv", "info", nsl_host_kv_info},
+    {"kv", "prune", nsl_host_kv_prune},
     {"keys", "simWrappingKey", nsl_host_keys_sim_wrapping_key},
 };
 

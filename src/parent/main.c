@@ -13,6 +13,7 @@
 #include "common/options.h"
 #include "parent/config.h"
 #include "parent/blobstore.h"
+#include "parent/blobstore_migrate.h"
 #include "parent/egress.h"
 #include "parent/egress_request.h"
 #include "parent/enclave_pool.h"
@@ -56,6 +57,19 @@ static int db_check(const char *value, char *why, size_t why_len)
         return 0;
     snprintf(why, why_len, "must be empty (SQLite) or a postgres:// URL");
     return -1;
+}
+
+#define MIGRATE_PREFIX "sqlite:"
+
+static int migrate_check(const char *value, char *why, size_t why_len)
+{
+    if (!value[0])
+        return 0;
+    if (strncmp(value, MIGRATE_PREFIX, strlen(MIGRATE_PREFIX)) != 0) {
+        snprintf(why, why_len, "must be empty or sqlite:PATH (a parent's nsl.db)");
+        return -1;
+    }
+    return nsl_option_check_path(value + strlen(MIGRATE_PREFIX), why, why_len);
 }
 
 static int optional_path_check(const char *value, char *why, size_t why_len)
@@ -105,6 +119,9 @@ static const struct nsl_option parent_options[] = {
                 "empty, or " NSL_OPTION_FORM_PATH,
                 "the sim key provider's wrapping key file (empty: <state>/sim-wrapping.key); "
                 "parents sharing a database share it"),
+    OPT_CHECKED("migrate-from", migrate_from, "", migrate_check, "empty, or sqlite:PATH",
+                "copy the SQLite blob store at PATH (a stopped parent's nsl.db) into the empty "
+                "PostgreSQL database of --db, versions intact, then exit (docs/scale-out.md)"),
     OPT_CHECKED("log-level", log_level, "info", nsl_log_levels_check, NSL_LOG_LEVELS_FORM,
                 "what is logged, per component; re-read from --config on SIGHUP"),
     NSL_OPTIONS_END,
@@ -116,6 +133,26 @@ static const struct nsl_options_spec parent_spec = {
     .summary = "Public JSON-RPC API for the Neo Service Layer enclave, and its host channel.",
     .options = parent_options,
 };
+
+/* --migrate-from: the copy alone, no server. 0 copied, 1 failed (nothing written), 2 misused. */
+static int migrate(const struct nsl_parent_config *cfg)
+{
+    if (!cfg->db[0]) {
+        fprintf(stderr, "nsl-parent: --migrate-from needs --db postgres://… (the target)\n");
+        return 2;
+    }
+    const char *path = cfg->migrate_from + strlen(MIGRATE_PREFIX);
+    uint64_t rows = 0;
+    struct nsl_error err = {0};
+    if (nsl_blobstore_migrate(path, cfg->db, &rows, &err) != NSL_OK) {
+        fprintf(stderr, "nsl-parent: migration failed: %s\n", err.message);
+        return 1;
+    }
+    char count[32];
+    snprintf(count, sizeof count, "%llu", (unsigned long long)rows);
+    nsl_log(NSL_LOG_INFO, "store_migrated", "from", path, "rows", count, NULL);
+    return 0;
+}
 
 /* Makes dir (and missing parents) with mode 0700. */
 static int make_state_dir(const char *dir)
@@ -282,6 +319,11 @@ int main(int argc, char **argv)
     /* --key-provider, --db, --egress-allow, --http and --state were checked by the option table. */
     nsl_log_init("nsl-parent", NSL_LOG_INFO);
     nsl_log_levels_apply(&levels);
+    if (cfg.migrate_from[0]) {
+        int migrated = migrate(&cfg);
+        nsl_options_free(&parent_spec, &cfg);
+        return migrated;
+    }
     block_signals(&signals);
     int rc = 1;
     if (make_state_dir(cfg.state) != 0)

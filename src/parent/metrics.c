@@ -17,7 +17,8 @@ static const double bucket_bounds[] = {.0001, .00025, .0005, .001, .0025, .005, 
 /* Writes per group commit: fewer bounds than BUCKETS; observe_in puts overflow at index n. */
 static const double commit_write_bounds[] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024};
 #define COMMIT_WRITE_BUCKETS (sizeof commit_write_bounds / sizeof commit_write_bounds[0])
-static const char *const kv_op_names[NSL_KV_OP_COUNT] = {"get", "put", "delete", "list", "batch"};
+static const char *const kv_op_names[NSL_KV_OP_COUNT] = {"get",  "put",   "delete",
+                                                         "list", "batch", "prune"};
 static const char *const egress_outcome_names[NSL_EGRESS_OUTCOME_COUNT] = {
     "ok", "forbidden", "bad_request", "connect_failed", "timeout", "busy"};
 

@@ -32,6 +32,7 @@ enum nsl_kv_op {
     NSL_KV_DELETE,
     NSL_KV_LIST,
     NSL_KV_BATCH,
+    NSL_KV_PRUNE,
     NSL_KV_OP_COUNT
 };
 void nsl_metrics_count_kv_op(struct nsl_metrics *m, enum nsl_kv_op op);

@@ -7,6 +7,7 @@
 
 #include "common/encoding.h"
 #include "common/json.h"
+#include "common/time_keys.h"
 
 struct nsl_store {
     struct nsl_hostchan *hc;
@@ -323,6 +324,31 @@ nsl_err nsl_store_version(struct nsl_store *st, const char *ns, const char *key,
                          reply_version(result, "version", version)
                      ? NSL_OK
                      : bad_reply(err, "kv.version");
+    json_decref(result);
+    return rc;
+}
+
+nsl_err nsl_store_prune(struct nsl_store *st, const char *ns, int64_t before, size_t limit,
+                        size_t *removed, bool *more, struct nsl_error *err)
+{
+    *removed = 0;
+    *more = false;
+    if (!nsl_time_keyed_ns(ns) || before < 0 || before > NSL_TIME_KEY_MAX || limit == 0)
+        return nsl_fail(err, NSL_ERR_INTERNAL, "invalid store prune request");
+    json_t *result = NULL;
+    NSL_TRY(call(st, "prune",
+                 json_pack("{s:s, s:I, s:I}", "ns", ns, "before", (json_int_t)before, "limit",
+                           (json_int_t)limit),
+                 &result, err));
+    json_t *n = json_object_get(result, "removed"), *left = json_object_get(result, "more");
+    nsl_err rc = json_is_integer(n) && json_integer_value(n) >= 0 &&
+                         (uint64_t)json_integer_value(n) <= limit && json_is_boolean(left)
+                     ? NSL_OK
+                     : bad_reply(err, "kv.prune");
+    if (rc == NSL_OK) {
+        *removed = (size_t)json_integer_value(n);
+        *more = json_is_true(left);
+    }
     json_decref(result);
     return rc;
 }

@@ -71,6 +71,11 @@ nsl_err nsl_store_batch(struct nsl_store *st, const struct nsl_store_write *writ
  * checking that a cached copy is still current (docs/scale-out.md). */
 nsl_err nsl_store_version(struct nsl_store *st, const char *ns, const char *key, uint64_t *version,
                           struct nsl_error *err);
+/* Drops up to limit rows of a time-keyed namespace (common/time_keys.h) whose key's time is
+ * before `before` (unix seconds), tombstones and versions included: the parent's kv.prune
+ * (docs/storage.md#time-keyed-namespaces). *more tells that rows before the bound are left. */
+nsl_err nsl_store_prune(struct nsl_store *st, const char *ns, int64_t before, size_t limit,
+                        size_t *removed, bool *more, struct nsl_error *err);
 /* Whether other enclaves may write the same store (the parent's kv.info, asked once): caches
  * must then check versions before trusting what they hold. true while the parent has not said. */
 bool nsl_store_shared(struct nsl_store *st);

@@ -191,6 +191,8 @@ static int setup(void **state)
                            STORE_TIMEOUT,
                            "--rate-limit",
                            "0",
+                           "--nonce-prune-interval-sec",
+                           "1",
                            NULL};
     memcpy(stack.enclave_extra, extra, sizeof extra);
     if (nsl_stack_start_parent(&stack) != 0)
@@ -552,6 +554,45 @@ static void test_wallet_keys_under_a_hostile_parent(void **state)
     sign_hello(key_id, pub);
 }
 
+/* ---- the nonce sweep (docs/scale-out.md#spent-nonce-records) ---- */
+
+static int sweep_refusals(void)
+{
+    return log_lines("nonce_sweep_failed", "malformed kv.prune reply");
+}
+
+static bool prune_rewritten_twice(void *ctx)
+{
+    return nsl_hostile_hits(host, *(int *)ctx) >= 2;
+}
+
+/* A parent that says its store is shared gets the sweeper's kv.prune calls. An answer claiming
+ * more rows than were asked for, or a `more` that is not a boolean, is refused and logged; the
+ * enclave serves on. Each sweep ends (and logs) before the next begins, so two rewritten calls
+ * mean the first one's sweep has been judged. */
+static void test_malformed_prune_replies_are_refused(void **state)
+{
+    (void)state;
+    assert_int_equal(nsl_stack_kill(&stack.enclave_pid, SIGTERM), 0);
+    rewrite("kv.info", NULL, "result.shared", json_true());
+    int removed = rewrite("kv.prune", NULL, "result.removed", json_integer(1000000));
+    assert_int_equal(nsl_stack_start_enclave(&stack), 0);
+    assert_int_equal(nsl_wait_until(storage_ready_again, NULL, 20000), 0);
+    assert_int_equal(nsl_wait_until(prune_rewritten_twice, &removed, 20000), 0);
+    assert_true(sweep_refusals() >= 1);
+    nsl_hostile_clear(host);
+    int before = sweep_refusals();
+    int more = rewrite("kv.prune", NULL, "result.more", json_string("yes"));
+    assert_int_equal(nsl_wait_until(prune_rewritten_twice, &more, 20000), 0);
+    assert_true(sweep_refusals() > before);
+    /* Back to a parent that tells the truth (not shared), for the scenarios after this one. */
+    assert_int_equal(nsl_stack_kill(&stack.enclave_pid, SIGTERM), 0);
+    nsl_hostile_clear(host);
+    assert_int_equal(nsl_stack_start_enclave(&stack), 0);
+    assert_int_equal(nsl_wait_until(storage_ready_again, NULL, 20000), 0);
+    assert_still_serving();
+}
+
 /* ---- broken framing ---- */
 
 static bool reconnected(void *ctx)
@@ -719,6 +760,7 @@ int main(void)
         cmocka_unit_test(test_parent_that_stops_reading_cannot_wedge_the_host_channel),
         cmocka_unit_test(test_replayed_or_altered_forwarded_requests),
         cmocka_unit_test(test_wallet_keys_under_a_hostile_parent),
+        cmocka_unit_test(test_malformed_prune_replies_are_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

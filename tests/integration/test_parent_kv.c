@@ -248,6 +248,76 @@ static void test_kv_version_and_info(void **state)
     stop_parent(p);
 }
 
+/* kv.prune drops the rows of a time-keyed namespace whose key's time is before the bound, and
+ * nothing else (docs/storage.md#time-keyed-namespaces). */
+static void test_kv_prune_drops_rows_before_the_bound(void **state)
+{
+    struct parent *p = *state;
+    start_parent(p, "sim");
+    int fd = nsl_test_connect(p->host_url);
+    assert_true(fd >= 0);
+    static const char *const keys[] = {"0000000100/a/n1", "0000000199/a/n2", "0000000200/a/n3"};
+    char params[160];
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(params, sizeof params,
+                 "{\"ns\":\"nonces\",\"key\":\"%s\",\"expectedVersion\":0,\"value\":\"\"}",
+                 keys[i]);
+        assert_int_equal(expect_version(fd, "put", params), 1);
+    }
+    json_t *r = kv(fd, "prune", "{\"ns\":\"nonces\",\"before\":200,\"limit\":1}", NULL);
+    assert_int_equal(json_integer_value(json_object_get(r, "removed")), 1);
+    assert_true(json_is_true(json_object_get(r, "more")));
+    json_decref(r);
+    r = kv(fd, "prune", "{\"ns\":\"nonces\",\"before\":200,\"limit\":10}", NULL);
+    assert_int_equal(json_integer_value(json_object_get(r, "removed")), 1);
+    assert_true(json_is_false(json_object_get(r, "more")));
+    json_decref(r);
+    r = kv(fd, "get", "{\"ns\":\"nonces\",\"key\":\"0000000199/a/n2\"}", NULL);
+    assert_true(json_is_false(json_object_get(r, "found")));
+    assert_int_equal(json_integer_value(json_object_get(r, "version")), 0); /* no tombstone */
+    json_decref(r);
+    r = kv(fd, "get", "{\"ns\":\"nonces\",\"key\":\"0000000200/a/n3\"}", NULL);
+    assert_true(json_is_true(json_object_get(r, "found")));
+    json_decref(r);
+    close(fd);
+    stop_parent(p);
+}
+
+/* Only time-keyed namespaces, and only a bound that is a time of ten digits at most. */
+static void test_kv_prune_refuses_other_namespaces_and_bad_bounds(void **state)
+{
+    struct parent *p = *state;
+    start_parent(p, "sim");
+    int fd = nsl_test_connect(p->host_url);
+    assert_true(fd >= 0);
+    assert_int_equal(
+        expect_version(fd, "put",
+                       "{\"ns\":\"secrets\",\"key\":\"0000000001\",\"expectedVersion\":0,"
+                       "\"value\":\"aGk=\"}"),
+        1);
+    static const char *const bad[] = {
+        "{\"ns\":\"secrets\",\"before\":200,\"limit\":10}",
+        "{\"ns\":\"system\",\"before\":200,\"limit\":10}",
+        "{\"ns\":\"NONCES\",\"before\":200,\"limit\":10}",
+        "{\"ns\":\"nonces\",\"before\":-1,\"limit\":10}",
+        "{\"ns\":\"nonces\",\"before\":10000000000,\"limit\":10}",
+        "{\"ns\":\"nonces\",\"before\":\"200\",\"limit\":10}",
+        "{\"ns\":\"nonces\",\"before\":2.5,\"limit\":10}",
+        "{\"ns\":\"nonces\",\"limit\":10}",
+        "{\"ns\":\"nonces\",\"before\":200,\"limit\":0}",
+        "{\"ns\":\"nonces\",\"before\":200,\"limit\":10001}",
+        "{\"ns\":\"nonces\",\"before\":200}",
+        "{\"ns\":\"nonces\",\"before\":200,\"limit\":10,\"prefix\":\"\"}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        expect_error(fd, "prune", bad[i], "INVALID_PARAMS");
+    json_t *r = kv(fd, "get", "{\"ns\":\"secrets\",\"key\":\"0000000001\"}", NULL);
+    assert_true(json_is_true(json_object_get(r, "found"))); /* nothing changed */
+    json_decref(r);
+    close(fd);
+    stop_parent(p);
+}
+
 static void test_parent_refuses_a_db_that_is_not_postgres(void **state)
 {
     (void)state;
@@ -505,6 +575,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_kv_operations_follow_the_contract),
         T(test_kv_version_and_info),
+        T(test_kv_prune_drops_rows_before_the_bound),
+        T(test_kv_prune_refuses_other_namespaces_and_bad_bounds),
         cmocka_unit_test(test_parent_refuses_a_db_that_is_not_postgres),
         T(test_kv_refuses_invalid_params),
         T(test_kv_pipelined_writes_are_all_answered_by_id),

@@ -1,10 +1,11 @@
 /* Scale-out (issue 13, docs/scale-out.md): two nsl-parent + nsl-enclave pairs on one throw-away
  * PostgreSQL database and one sim wrapping-key file serve the same state. A secret written
  * through one pair is read through the other; an API key revoked on one pair is refused on the
- * other at once; a neo-sig request replayed to the other pair is refused; 50 gas bank clients
- * spread over both pairs never overspend; the price scheduler's lease is held by one pair and taken
- * over by the other when the holder is killed; SIGKILL of a whole pair during a workload loses
- * nothing it acknowledged. */
+ * other at once; a neo-sig request replayed to the other pair is refused, and still is once its
+ * nonce record has been pruned after the time window; 50 gas bank clients spread over both pairs
+ * never overspend; the price scheduler's lease is held by one pair and taken over by the other
+ * when the holder is killed; SIGKILL of a whole pair during a workload loses nothing it
+ * acknowledged. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -27,6 +28,10 @@
 #include "neo/key.h"
 
 #define PAIRS 2
+/* A short neo-sig window and a sweep every second, so that spent nonce records expire within the
+ * test (docs/scale-out.md#spent-nonce-records). */
+#define AUTH_WINDOW     10
+#define AUTH_WINDOW_ARG "10"
 
 static struct nsl_pg_server pg;
 static char db_url[256], key_file[300];
@@ -40,6 +45,10 @@ static int start_pair(int i)
     struct nsl_stack *s = &stacks[i];
     s->enclave_extra[0] = "--rate-limit";
     s->enclave_extra[1] = "0";
+    s->enclave_extra[2] = "--auth-window-sec";
+    s->enclave_extra[3] = AUTH_WINDOW_ARG;
+    s->enclave_extra[4] = "--nonce-prune-interval-sec";
+    s->enclave_extra[5] = "1";
     s->parent_extra[0] = "--db";
     s->parent_extra[1] = db_url;
     s->parent_extra[2] = "--sim-key-file";
@@ -240,6 +249,60 @@ static void test_signed_request_replayed_to_the_other_pair_is_refused(void **sta
     json_decref(reply);
     /* The parent of pair 0 saw the request; it hands the very same bytes to pair 1. */
     nsl_client_expect_error(nsl_client_send(&clients[1], req), "UNAUTHENTICATED");
+}
+
+/* ---- spent nonce records are pruned once their time has left the window ---- */
+
+static long long nonce_rows(const char *nonce)
+{
+    char sql[200];
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM nsl_blobs WHERE ns = 'nonces'"
+             " AND convert_from(key, 'UTF8') LIKE '%%/%s'",
+             nonce);
+    return nsl_pg_query_int(db_url, sql);
+}
+
+static bool nonce_row_gone(void *nonce)
+{
+    return nonce_rows(nonce) == 0;
+}
+
+/* Fails unless reply is UNAUTHENTICATED with a message containing want; frees reply. */
+static void expect_refused(json_t *reply, const char *want)
+{
+    json_t *error = json_object_get(reply, "error");
+    const char *code = str(error, "code"), *message = str(error, "message");
+    if (!code || strcmp(code, "UNAUTHENTICATED") != 0 || !message || !strstr(message, want))
+        fail_msg("want UNAUTHENTICATED \"%s\", got %s \"%s\"", want, code ? code : "ok",
+                 message ? message : "");
+    json_decref(reply);
+}
+
+/* The pairs run with a window of AUTH_WINDOW s and sweep every second: a request signed
+ * AUTH_WINDOW - 3 s in the past is accepted, its nonce record blocks a replay to the other pair,
+ * the record is gone two windows after its time (a fresh one stays), and a replay after that is
+ * still refused, by its timestamp. */
+static void test_spent_nonces_are_pruned_after_the_window_and_replays_stay_refused(void **state)
+{
+    (void)state;
+    char old_nonce[] = "prune-old-0123456789", fresh_nonce[] = "prune-fresh-0123456789";
+    struct nsl_signing old = {
+        .key = admin_key, .account = admin_id, .skew = -(AUTH_WINDOW - 3), .nonce = old_nonce};
+    struct nsl_signing fresh = {.key = admin_key, .account = admin_id, .nonce = fresh_nonce};
+    json_t *req = nsl_client_signed_request(&clients[0], &old, "account", "whoami", NULL);
+    json_t *reply = nsl_client_send(&clients[0], json_deep_copy(req));
+    nsl_client_result(reply);
+    json_decref(reply);
+    json_decref(nsl_client_signed(&clients[0], &fresh, "account", "whoami", NULL));
+    assert_int_equal(nonce_rows(old_nonce), 1);
+    assert_int_equal(nonce_rows(fresh_nonce), 1);
+    expect_refused(nsl_client_send(&clients[1], json_deep_copy(req)), "invalid credentials");
+    assert_int_equal(nsl_wait_until(nonce_row_gone, old_nonce, 6 * AUTH_WINDOW * 1000), 0);
+    assert_int_equal(nonce_rows(fresh_nonce), 1); /* its time is inside the bound */
+    expect_refused(nsl_client_send(&clients[1], json_deep_copy(req)),
+                   "outside the accepted window");
+    expect_refused(nsl_client_send(&clients[0], req), "outside the accepted window");
 }
 
 /* ---- 50 gas bank clients over both pairs ---- */
@@ -505,6 +568,7 @@ int main(void)
         cmocka_unit_test(test_function_redeployed_on_one_pair_runs_new_code_on_the_other),
         cmocka_unit_test(test_api_key_revoked_on_one_pair_is_refused_on_the_other),
         cmocka_unit_test(test_signed_request_replayed_to_the_other_pair_is_refused),
+        cmocka_unit_test(test_spent_nonces_are_pruned_after_the_window_and_replays_stay_refused),
         cmocka_unit_test(test_racing_gasbank_clients_on_two_pairs_never_overspend),
         cmocka_unit_test(test_sigkill_of_a_pair_loses_nothing_and_the_other_takes_the_lease),
     };

@@ -125,6 +125,37 @@ static void test_delete_leaves_a_tombstone_and_versions_keep_rising(void **state
     assert_value("t", "d", 3, "again");
 }
 
+/* The store client's kv.prune: a time-keyed namespace loses its rows before the bound, whole
+ * (a pruned key starts again at version 0); any other namespace, or a bound that is not a
+ * ten-digit time, is refused before anything is sent. */
+static void test_prune_drops_old_time_keyed_rows_only(void **state)
+{
+    (void)state;
+    struct nsl_error err = {0};
+    struct nsl_secret *got = NULL;
+    uint64_t v = 0;
+    size_t removed = 0;
+    bool more = true;
+    put("nonces", "0000000100/acct/n1", 0, "");
+    put("nonces", "0000000300/acct/n2", 0, "");
+    put("t", "0000000100", 0, "kept");
+    assert_int_equal(nsl_store_prune(store, "nonces", 200, 10, &removed, &more, &err), NSL_OK);
+    assert_int_equal(removed, 1);
+    assert_false(more);
+    assert_int_equal(nsl_store_get(store, "nonces", "0000000100/acct/n1", &got, &v, &err),
+                     NSL_ERR_NOT_FOUND);
+    assert_int_equal(v, 0);
+    assert_value("nonces", "0000000300/acct/n2", 1, "");
+    assert_int_equal(nsl_store_prune(store, "t", 200, 10, &removed, &more, &err), NSL_ERR_INTERNAL);
+    assert_int_equal(nsl_store_prune(store, "nonces", -1, 10, &removed, &more, &err),
+                     NSL_ERR_INTERNAL);
+    assert_int_equal(nsl_store_prune(store, "nonces", 10000000000LL, 10, &removed, &more, &err),
+                     NSL_ERR_INTERNAL);
+    assert_int_equal(nsl_store_prune(store, "nonces", 200, 0, &removed, &more, &err),
+                     NSL_ERR_INTERNAL);
+    assert_value("t", "0000000100", 1, "kept");
+}
+
 static void test_list_pages_by_prefix(void **state)
 {
     (void)state;
@@ -376,6 +407,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_put_get_and_compare_and_swap),
         cmocka_unit_test(test_delete_leaves_a_tombstone_and_versions_keep_rising),
+        cmocka_unit_test(test_prune_drops_old_time_keyed_rows_only),
         cmocka_unit_test(test_list_pages_by_prefix),
         cmocka_unit_test(test_batch_applies_all_or_nothing),
         cmocka_unit_test(test_master_key_is_the_same_after_reload),

@@ -16,11 +16,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness/harness.h"
 #include "harness/postgres.h"
 #include "parent/blobstore.h"
+#include "parent/blobstore_migrate.h"
 
 struct fixture {
     char dir[64];
@@ -235,6 +237,69 @@ static void test_blobstore_batch_is_all_or_none(void **state)
     assert_int_equal(versions[2], 1);
     assert_value(f->store, "ns", "x", false, 2, NULL);
     assert_value(f->store, "ns", "b", true, 1, "2");
+}
+
+static nsl_err prune(struct nsl_blobstore *s, const char *ns, const char *before, size_t limit,
+                     size_t *removed, bool *more)
+{
+    struct nsl_blob_prune p = {.ns = ns, .before = before, .limit = limit};
+    nsl_err rc = nsl_blobstore_prune(s, &p, NULL);
+    *removed = p.removed;
+    *more = p.more;
+    return rc;
+}
+
+/* A prune drops whole rows (tombstones too, so versions start again at 0) before the bound in
+ * byte order, in that namespace only. */
+static void test_blobstore_prune_drops_rows_before_the_bound(void **state)
+{
+    struct fixture *f = *state;
+    uint64_t v = 0;
+    static const char *const keys[] = {"0000000100/a", "0000000150/t", "0000000199/b",
+                                       "0000000200/c", "0000000300/d"};
+    for (size_t i = 0; i < 5; i++)
+        assert_int_equal(put(f->store, "nonces", keys[i], 0, "", &v, NULL), NSL_OK);
+    assert_int_equal(del(f->store, "nonces", "0000000150/t", 1, &v, NULL), NSL_OK);
+    assert_int_equal(put(f->store, "other", "0000000100/a", 0, "keep", &v, NULL), NSL_OK);
+    size_t removed = 0;
+    bool more = true;
+    assert_int_equal(prune(f->store, "nonces", "0000000200", 100, &removed, &more), NSL_OK);
+    assert_int_equal(removed, 3);
+    assert_false(more);
+    assert_value(f->store, "nonces", "0000000100/a", false, 0, NULL);
+    assert_value(f->store, "nonces", "0000000150/t", false, 0, NULL); /* the tombstone too */
+    assert_value(f->store, "nonces", "0000000199/b", false, 0, NULL);
+    assert_value(f->store, "nonces", "0000000200/c", true, 1, "");
+    assert_value(f->store, "nonces", "0000000300/d", true, 1, "");
+    assert_value(f->store, "other", "0000000100/a", true, 1, "keep");
+    assert_int_equal(prune(f->store, "nonces", "0000000200", 100, &removed, &more), NSL_OK);
+    assert_int_equal(removed, 0); /* idempotent */
+    assert_false(more);
+}
+
+/* At most limit rows per prune, lowest keys first; more says whether rows before the bound are
+ * left. */
+static void test_blobstore_prune_takes_at_most_limit_rows(void **state)
+{
+    struct fixture *f = *state;
+    uint64_t v = 0;
+    char key[32];
+    for (int i = 0; i < 5; i++) {
+        snprintf(key, sizeof key, "00000001%02d/x", i);
+        assert_int_equal(put(f->store, "nonces", key, 0, "", &v, NULL), NSL_OK);
+    }
+    size_t removed = 0, total = 0;
+    bool more = true;
+    size_t want[] = {2, 2, 1};
+    for (size_t round = 0; round < 3; round++) {
+        assert_int_equal(prune(f->store, "nonces", "0000000200", 2, &removed, &more), NSL_OK);
+        assert_int_equal(removed, want[round]);
+        assert_int_equal(more, round < 2);
+        total += removed;
+        /* the lowest keys went first */
+        snprintf(key, sizeof key, "00000001%02zu/x", total - 1);
+        assert_value(f->store, "nonces", key, false, 0, NULL);
+    }
 }
 
 #define WRITERS 64
@@ -575,6 +640,99 @@ static void test_pg_table_keys_are_bytes(void **state)
                      0);
 }
 
+/* ---- migration from SQLite (docs/scale-out.md#moving-from-sqlite-to-postgresql) ---- */
+
+/* Fills a SQLite store in f->dir: a value rewritten (version 2), a tombstone (version 2), an
+ * empty value, a second namespace; returns the path of its nsl.db in path. */
+static void fill_sqlite(const struct fixture *f, char *path, size_t len)
+{
+    struct nsl_blobstore *s = nsl_blobstore_open_sqlite(f->dir, NULL);
+    assert_non_null(s);
+    uint64_t v = 0;
+    assert_int_equal(put(s, "ns", "a", 0, "one", &v, NULL), NSL_OK);
+    assert_int_equal(put(s, "ns", "a", 1, "two", &v, NULL), NSL_OK);
+    assert_int_equal(put(s, "ns", "b", 0, "gone", &v, NULL), NSL_OK);
+    assert_int_equal(del(s, "ns", "b", 1, &v, NULL), NSL_OK);
+    assert_int_equal(put(s, "ns", "c", 0, "", &v, NULL), NSL_OK);
+    assert_int_equal(put(s, "other", "k\xc3\xa9y", 0, "x", &v, NULL), NSL_OK);
+    nsl_blobstore_close(s);
+    snprintf(path, len, "%s/nsl.db", f->dir);
+}
+
+static void assert_migrated(struct nsl_blobstore *s)
+{
+    assert_value(s, "ns", "a", true, 2, "two");
+    assert_value(s, "ns", "b", false, 2, NULL); /* the tombstone keeps its version */
+    assert_value(s, "ns", "c", true, 1, "");
+    assert_value(s, "other", "k\xc3\xa9y", true, 1, "x");
+}
+
+/* Every row, tombstones too, arrives with its version; versions go on rising from there. */
+static void test_pg_migrate_copies_every_row_with_its_version(void **state)
+{
+    struct fixture *f = *state;
+    char path[128];
+    fill_sqlite(f, path, sizeof path);
+    uint64_t rows = 0, v = 0;
+    struct nsl_error err = {0};
+    assert_int_equal(nsl_blobstore_migrate(path, pg.url, &rows, &err), NSL_OK);
+    assert_int_equal(rows, 4);
+    assert_migrated(f->store);
+    assert_int_equal(put(f->store, "ns", "b", 0, "again", &v, NULL), NSL_ERR_CONFLICT);
+    assert_int_equal(put(f->store, "ns", "b", 2, "again", &v, NULL), NSL_OK);
+    assert_int_equal(v, 3);
+}
+
+/* A target holding any row is refused and left as it was; so is a source that is not there. */
+static void test_pg_migrate_refuses_a_non_empty_target_or_a_missing_source(void **state)
+{
+    struct fixture *f = *state;
+    char path[128], missing[160];
+    fill_sqlite(f, path, sizeof path);
+    uint64_t rows = 0, v = 0;
+    struct nsl_error err = {0};
+    assert_int_equal(put(f->store, "ns", "a", 0, "target's own", &v, NULL), NSL_OK);
+    assert_int_equal(nsl_blobstore_migrate(path, pg.url, &rows, &err), NSL_ERR_CONFLICT);
+    assert_non_null(strstr(err.message, "already holds rows"));
+    assert_int_equal(rows, 0);
+    assert_value(f->store, "ns", "a", true, 1, "target's own");
+    assert_value(f->store, "ns", "c", false, 0, NULL);
+    snprintf(missing, sizeof missing, "%s/none/nsl.db", f->dir);
+    assert_int_equal(nsl_blobstore_migrate(missing, pg.url, &rows, &err), NSL_ERR_UNAVAILABLE);
+    assert_value(f->store, "ns", "a", true, 1, "target's own");
+}
+
+/* nsl-parent --migrate-from sqlite:PATH --db URL: 0 once copied, 1 for a target that is not
+ * empty, 2 without --db or with a source that is not sqlite:PATH. */
+static int run_parent(const char *args)
+{
+    char exe[512], cmd[1400];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    assert_true(n > 0);
+    exe[n] = 0;
+    *strrchr(exe, '/') = 0; /* build/tests -> build/bin */
+    snprintf(cmd, sizeof cmd, "'%s/../bin/nsl-parent' %s --log-level error 2>/dev/null", exe, args);
+    int status = system(cmd);
+    assert_true(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+static void test_pg_migrate_command_line(void **state)
+{
+    struct fixture *f = *state;
+    char path[128], args[800];
+    fill_sqlite(f, path, sizeof path);
+    snprintf(args, sizeof args, "--migrate-from 'sqlite:%s' --db '%s'", path, pg.url);
+    assert_int_equal(run_parent(args), 0);
+    assert_migrated(f->store);
+    assert_int_equal(run_parent(args), 1); /* now the target is not empty */
+    snprintf(args, sizeof args, "--migrate-from 'sqlite:%s'", path);
+    assert_int_equal(run_parent(args), 2);
+    snprintf(args, sizeof args, "--migrate-from '%s' --db '%s'", path, pg.url);
+    assert_int_equal(run_parent(args), 2);
+    assert_migrated(f->store);
+}
+
 #define T(name)  cmocka_unit_test_setup_teardown(name, setup, teardown)
 #define TP(name) cmocka_unit_test_setup_teardown(name, setup_pg, teardown)
 /* The cases every backend must pass alike. */
@@ -587,7 +745,9 @@ static void test_pg_table_keys_are_bytes(void **state)
         X(test_blobstore_list_pages_by_prefix_in_byte_order_skipping_tombstones),                  \
         X(test_blobstore_list_stops_at_byte_budget), X(test_blobstore_batch_is_all_or_none),       \
         X(test_blobstore_concurrent_writes_are_group_committed),                                   \
-        X(test_blobstore_values_are_stored_unaltered), X(test_blobstore_reopen_keeps_data)
+        X(test_blobstore_values_are_stored_unaltered), X(test_blobstore_reopen_keeps_data),        \
+        X(test_blobstore_prune_drops_rows_before_the_bound),                                       \
+        X(test_blobstore_prune_takes_at_most_limit_rows)
 
 static int pg_group_setup(void **state)
 {
@@ -617,6 +777,9 @@ int main(void)
         TP(test_pg_unreachable_server_answers_unavailable_then_recovers),
         TP(test_pg_refuses_a_server_without_fsync),
         TP(test_pg_table_keys_are_bytes),
+        TP(test_pg_migrate_copies_every_row_with_its_version),
+        TP(test_pg_migrate_refuses_a_non_empty_target_or_a_missing_source),
+        TP(test_pg_migrate_command_line),
     };
     int failed = cmocka_run_group_tests_name("sqlite", sqlite_tests, NULL, NULL);
     return failed +

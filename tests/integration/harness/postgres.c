@@ -187,20 +187,26 @@ void nsl_pg_server_stop(struct nsl_pg_server *s)
     s->dir[0] = 0;
 }
 
+/* Connects to url and runs sql; NULL (said on stderr) when the connection fails. The caller
+ * clears the result and finishes *conn. */
+static PGresult *exec_on(const char *url, const char *sql, PGconn **conn)
+{
+    *conn = PQconnectdb(url);
+    if (PQstatus(*conn) == CONNECTION_OK)
+        return PQexec(*conn, sql);
+    fprintf(stderr, "postgres harness: %s", PQerrorMessage(*conn));
+    return NULL;
+}
+
 static int sql_on(const char *url, const char *sql)
 {
-    PGconn *conn = PQconnectdb(url);
-    int rc = -1;
-    if (PQstatus(conn) == CONNECTION_OK) {
-        PGresult *res = PQexec(conn, sql);
-        ExecStatusType st = PQresultStatus(res);
-        rc = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? 0 : -1;
-        if (rc != 0)
-            fprintf(stderr, "postgres harness: %s: %s", sql, PQresultErrorMessage(res));
-        PQclear(res);
-    } else {
-        fprintf(stderr, "postgres harness: %s", PQerrorMessage(conn));
-    }
+    PGconn *conn;
+    PGresult *res = exec_on(url, sql, &conn);
+    ExecStatusType st = PQresultStatus(res);
+    int rc = res && (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) ? 0 : -1;
+    if (res && rc != 0)
+        fprintf(stderr, "postgres harness: %s: %s", sql, PQresultErrorMessage(res));
+    PQclear(res);
     PQfinish(conn);
     return rc;
 }
@@ -208,6 +214,20 @@ static int sql_on(const char *url, const char *sql)
 int nsl_pg_server_sql(const struct nsl_pg_server *s, const char *sql)
 {
     return sql_on(s->url, sql);
+}
+
+long long nsl_pg_query_int(const char *url, const char *sql)
+{
+    PGconn *conn;
+    PGresult *res = exec_on(url, sql, &conn);
+    long long n = -1;
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0 && PQnfields(res) > 0)
+        n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    else if (res)
+        fprintf(stderr, "postgres harness: %s: %s", sql, PQresultErrorMessage(res));
+    PQclear(res);
+    PQfinish(conn);
+    return n;
 }
 
 int nsl_pg_server_create_db(const struct nsl_pg_server *s, const char *name, char *url, size_t len)

@@ -26,6 +26,9 @@ int nsl_pg_server_resume(struct nsl_pg_server *s);
 void nsl_pg_server_stop(struct nsl_pg_server *s);
 /* Runs sql (several statements allowed) on the server's `postgres` database; 0 on success. */
 int nsl_pg_server_sql(const struct nsl_pg_server *s, const char *sql);
+/* Runs a query on the database at url and returns the first column of its first row as an
+ * integer (a count), or -1 when the query fails or returns no row. */
+long long nsl_pg_query_int(const char *url, const char *sql);
 /* Creates database name (dropping an older one of that name) and writes its URL to url. */
 int nsl_pg_server_create_db(const struct nsl_pg_server *s, const char *name, char *url, size_t len);
 
