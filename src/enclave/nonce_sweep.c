@@ -1,16 +1,15 @@
-/* The nonce sweeper (see nonce_sweep.h): one thread that wakes every interval and prunes. */
+/* The nonce sweeper (see nonce_sweep.h): a periodic thread that prunes every interval. */
 #define NSL_LOG_COMPONENT NSL_LOGC_AUTH
 #include "enclave/nonce_sweep.h"
 
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
-#include "common/deadline.h"
 #include "common/log.h"
+#include "common/periodic.h"
 #include "common/time_keys.h"
 
 /* Rows per kv.prune, and calls per sweep: a sweep ends even if the parent always says "more";
@@ -21,10 +20,8 @@
 struct nsl_nonce_sweep {
     struct nsl_storage *storage;
     int64_t window_sec, interval_sec;
-    pthread_mutex_t lock;
-    pthread_cond_t wake;
-    bool stopping;
-    pthread_t thread;
+    bool started; /* the first turn only waits: storage is not open yet */
+    struct nsl_periodic *ticker;
 };
 
 int64_t nsl_nonce_sweep_bound(int64_t now, int64_t window_sec)
@@ -54,24 +51,16 @@ static void sweep(struct nsl_nonce_sweep *sw, struct nsl_store *st)
         nsl_log(NSL_LOG_INFO, "nonces_pruned", "removed", count, "before", before, NULL);
 }
 
-static void *sweep_main(void *arg)
+/* One turn every interval; the first one only waits, as storage opens at start. */
+static long sweep_turn(struct nsl_periodic *self, void *arg)
 {
+    (void)self;
     struct nsl_nonce_sweep *sw = arg;
-    pthread_mutex_lock(&sw->lock);
-    while (!sw->stopping) {
-        struct timespec ts;
-        nsl_deadline_after_ms(&ts, (long)sw->interval_sec * 1000);
-        pthread_cond_timedwait(&sw->wake, &sw->lock, &ts);
-        if (sw->stopping)
-            break;
-        pthread_mutex_unlock(&sw->lock);
-        struct nsl_store *st = nsl_storage_get(sw->storage, NULL);
-        if (st && nsl_store_shared(st))
-            sweep(sw, st);
-        pthread_mutex_lock(&sw->lock);
-    }
-    pthread_mutex_unlock(&sw->lock);
-    return NULL;
+    struct nsl_store *st = sw->started ? nsl_storage_get(sw->storage, NULL) : NULL;
+    sw->started = true;
+    if (st && nsl_store_shared(st))
+        sweep(sw, st);
+    return (long)sw->interval_sec * 1000;
 }
 
 struct nsl_nonce_sweep *nsl_nonce_sweep_start(struct nsl_storage *storage, int64_t window_sec,
@@ -83,11 +72,8 @@ struct nsl_nonce_sweep *nsl_nonce_sweep_start(struct nsl_storage *storage, int64
     sw->storage = storage;
     sw->window_sec = window_sec;
     sw->interval_sec = interval_sec;
-    pthread_mutex_init(&sw->lock, NULL);
-    pthread_cond_init(&sw->wake, NULL);
-    if (pthread_create(&sw->thread, NULL, sweep_main, sw) != 0) {
-        pthread_mutex_destroy(&sw->lock);
-        pthread_cond_destroy(&sw->wake);
+    sw->ticker = nsl_periodic_start(sweep_turn, sw);
+    if (!sw->ticker) {
         free(sw);
         return NULL;
     }
@@ -98,12 +84,6 @@ void nsl_nonce_sweep_stop(struct nsl_nonce_sweep *sw)
 {
     if (!sw)
         return;
-    pthread_mutex_lock(&sw->lock);
-    sw->stopping = true;
-    pthread_cond_broadcast(&sw->wake);
-    pthread_mutex_unlock(&sw->lock);
-    pthread_join(sw->thread, NULL);
-    pthread_mutex_destroy(&sw->lock);
-    pthread_cond_destroy(&sw->wake);
+    nsl_periodic_stop(sw->ticker);
     free(sw);
 }
