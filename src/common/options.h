@@ -34,6 +34,25 @@ struct nsl_option {
     const char *form;
 };
 
+/* Table rows for the settings struct that NSL_OPTIONS_OF names (each binary defines it before
+ * its table): a typed option with a range; a STRING option whose value must be one of choices
+ * ("a|b"); a STRING option whose value must pass check (form: what check accepts). */
+#define NSL_OPTION(name_, type_, field, def, min_, max_, help_)                                    \
+    {                                                                                              \
+        .name = name_, .type = type_, .offset = offsetof(NSL_OPTIONS_OF, field),                   \
+        .default_value = def, .min = min_, .max = max_, .help = help_                              \
+    }
+#define NSL_OPTION_CHOICE(name_, field, def, choices_, help_)                                      \
+    {                                                                                              \
+        .name = name_, .type = NSL_OPT_STRING, .offset = offsetof(NSL_OPTIONS_OF, field),          \
+        .default_value = def, .help = help_, .choices = choices_                                   \
+    }
+#define NSL_OPTION_CHECKED(name_, field, def, check_, form_, help_)                                \
+    {                                                                                              \
+        .name = name_, .type = NSL_OPT_STRING, .offset = offsetof(NSL_OPTIONS_OF, field),          \
+        .default_value = def, .help = help_, .check = check_, .form = form_                        \
+    }
+
 #define NSL_OPTIONS_END                                                                            \
     {                                                                                              \
         .name = NULL                                                                               \

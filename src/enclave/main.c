@@ -54,75 +54,66 @@ struct enclave_config {
     char *ca_file;
 };
 
-#define OPT(name_, type_, field, def, min_, max_, help_)                                           \
-    {                                                                                              \
-        .name = name_, .type = type_, .offset = offsetof(struct enclave_config, field),            \
-        .default_value = def, .min = min_, .max = max_, .help = help_                              \
-    }
-/* A STRING option whose value must be one of choices ("a|b"), or must pass check (form: what
- * check accepts). */
-#define OPT_CHOICE(name_, field, def, choices_, help_)                                             \
-    {                                                                                              \
-        .name = name_, .type = NSL_OPT_STRING, .offset = offsetof(struct enclave_config, field),   \
-        .default_value = def, .help = help_, .choices = choices_                                   \
-    }
-#define OPT_CHECKED(name_, field, def, check_, form_, help_)                                       \
-    {                                                                                              \
-        .name = name_, .type = NSL_OPT_STRING, .offset = offsetof(struct enclave_config, field),   \
-        .default_value = def, .help = help_, .check = check_, .form = form_                        \
-    }
+#define NSL_OPTIONS_OF struct enclave_config
 
 static const struct nsl_option options[] = {
-    OPT("listen", NSL_OPT_URL, listen, "vsock://ANY:5000", 0, 0, "where the parent connects"),
-    OPT("host-channel", NSL_OPT_URL, host_channel, "vsock://3:5001", 0, 0,
-        "the parent's host-channel listener (storage, egress)"),
-    OPT_CHOICE("mode", mode, "nitro", "nitro|sim",
-               "nitro (real NSM device) or sim (dev and tests: simulated attestation, not secure)"),
-    OPT_CHECKED("log-level", log_level, "info", nsl_log_levels_check, NSL_LOG_LEVELS_FORM,
-                "what is logged, per component"),
-    OPT_CHOICE(
+    NSL_OPTION("listen", NSL_OPT_URL, listen, "vsock://ANY:5000", 0, 0,
+               "where the parent connects"),
+    NSL_OPTION("host-channel", NSL_OPT_URL, host_channel, "vsock://3:5001", 0, 0,
+               "the parent's host-channel listener (storage, egress)"),
+    NSL_OPTION_CHOICE(
+        "mode", mode, "nitro", "nitro|sim",
+        "nitro (real NSM device) or sim (dev and tests: simulated attestation, not secure)"),
+    NSL_OPTION_CHECKED("log-level", log_level, "info", nsl_log_levels_check, NSL_LOG_LEVELS_FORM,
+                       "what is logged, per component"),
+    NSL_OPTION_CHOICE(
         "key-provider", key_provider, "kms", "kms|sim",
         "where the master key comes from: kms (AWS KMS with attestation) or sim (dev: the parent "
         "keeps the wrapping key, NOT SECURE)"),
-    OPT("store-timeout-ms", NSL_OPT_INT, store_timeout_ms, "10000", 100, 600000,
-        "longest wait for one host-channel storage round trip"),
-    OPT("host-max-frame", NSL_OPT_INT, host_max_frame, "4194304", 65536, 64 << 20,
-        "largest host-channel frame; must match nsl-parent --host-max-frame"),
-    OPT("max-frame", NSL_OPT_INT, max_frame, "1048576", 1024, 64 << 20,
+    NSL_OPTION("store-timeout-ms", NSL_OPT_INT, store_timeout_ms, "10000", 100, 600000,
+               "longest wait for one host-channel storage round trip"),
+    NSL_OPTION("host-max-frame", NSL_OPT_INT, host_max_frame, "4194304", 65536, 64 << 20,
+               "largest host-channel frame; must match nsl-parent --host-max-frame"),
+    NSL_OPTION(
+        "max-frame", NSL_OPT_INT, max_frame, "1048576", 1024, 64 << 20,
         "largest request frame in bytes; larger ones get BAD_FRAME and the connection closes"),
-    OPT("max-connections", NSL_OPT_INT, max_connections, "4096", 1, 1 << 20,
-        "concurrent connections; further ones are closed at once"),
-    OPT("max-inflight", NSL_OPT_INT, max_inflight, "64", 1, 65536,
-        "requests in progress per connection before reading from it pauses"),
-    OPT("idle-timeout-ms", NSL_OPT_INT, idle_timeout_ms, "120000", 100, 86400000,
-        "a connection with no traffic and nothing in flight is closed after this"),
-    OPT("write-buffer-max", NSL_OPT_INT, write_buffer_max, "4194304", 4096, 1 << 30,
-        "unsent response bytes per connection before reading from it pauses"),
-    OPT("workers", NSL_OPT_INT, workers, "16", 1, 256,
-        "threads for handlers that may block (on storage round trips, for instance)"),
-    OPT("auth-window-sec", NSL_OPT_INT, auth_window_sec, "300", 10, 3600,
+    NSL_OPTION("max-connections", NSL_OPT_INT, max_connections, "4096", 1, 1 << 20,
+               "concurrent connections; further ones are closed at once"),
+    NSL_OPTION("max-inflight", NSL_OPT_INT, max_inflight, "64", 1, 65536,
+               "requests in progress per connection before reading from it pauses"),
+    NSL_OPTION("idle-timeout-ms", NSL_OPT_INT, idle_timeout_ms, "120000", 100, 86400000,
+               "a connection with no traffic and nothing in flight is closed after this"),
+    NSL_OPTION("write-buffer-max", NSL_OPT_INT, write_buffer_max, "4194304", 4096, 1 << 30,
+               "unsent response bytes per connection before reading from it pauses"),
+    NSL_OPTION("workers", NSL_OPT_INT, workers, "16", 1, 256,
+               "threads for handlers that may block (on storage round trips, for instance)"),
+    NSL_OPTION(
+        "auth-window-sec", NSL_OPT_INT, auth_window_sec, "300", 10, 3600,
         "neo-sig timestamps are accepted this many seconds either side of the enclave clock"),
-    OPT("rate-limit", NSL_OPT_INT, rate_limit, "200", 0, 1000000,
-        "requests per second per account (0: unlimited)"),
-    OPT("rate-burst", NSL_OPT_INT, rate_burst, "400", 1, 10000000,
-        "requests an account may make at once before the rate applies"),
-    OPT("replay-cache-size", NSL_OPT_INT, replay_cache_size, "1000000", 1000, 100000000,
-        "neo-sig nonces remembered inside the time window; when full, signed requests get "
-        "RATE_LIMITED"),
-    OPT("nonce-prune-interval-sec", NSL_OPT_INT, nonce_prune_interval, "60", 1, 3600,
+    NSL_OPTION("rate-limit", NSL_OPT_INT, rate_limit, "200", 0, 1000000,
+               "requests per second per account (0: unlimited)"),
+    NSL_OPTION("rate-burst", NSL_OPT_INT, rate_burst, "400", 1, 10000000,
+               "requests an account may make at once before the rate applies"),
+    NSL_OPTION("replay-cache-size", NSL_OPT_INT, replay_cache_size, "1000000", 1000, 100000000,
+               "neo-sig nonces remembered inside the time window; when full, signed requests get "
+               "RATE_LIMITED"),
+    NSL_OPTION(
+        "nonce-prune-interval-sec", NSL_OPT_INT, nonce_prune_interval, "60", 1, 3600,
         "with a shared store (PostgreSQL), how often spent neo-sig nonce records older than two "
         "time windows are removed"),
-    OPT_CHOICE("require-sealed", require_sealed, "auto", "true|false|auto",
-               "refuse sensitive operations (wallet import/export, secrets) sent in the clear: "
-               "true, false, or auto (true in nitro mode, false in sim mode)"),
-    OPT("max-secrets-per-account", NSL_OPT_INT, max_secrets, "1000", 1, 1000000,
-        "secrets one account may hold"),
-    OPT("function-workers", NSL_OPT_INT, function_workers, "2", 0, 64,
-        "sandbox worker processes for user functions (0: no function service)"),
-    OPT("egress", NSL_OPT_URL, egress, "vsock://3:5002", 0, 0,
-        "the parent's egress proxy, for outbound HTTPS (docs/egress.md)"),
-    OPT_CHECKED("ca-file", ca_file, NULL, nsl_option_check_path, NSL_OPTION_FORM_PATH,
-                "PEM file of CAs trusted for outbound HTTPS in addition to the system bundle"),
+    NSL_OPTION_CHOICE(
+        "require-sealed", require_sealed, "auto", "true|false|auto",
+        "refuse sensitive operations (wallet import/export, secrets) sent in the clear: "
+        "true, false, or auto (true in nitro mode, false in sim mode)"),
+    NSL_OPTION("max-secrets-per-account", NSL_OPT_INT, max_secrets, "1000", 1, 1000000,
+               "secrets one account may hold"),
+    NSL_OPTION("function-workers", NSL_OPT_INT, function_workers, "2", 0, 64,
+               "sandbox worker processes for user functions (0: no function service)"),
+    NSL_OPTION("egress", NSL_OPT_URL, egress, "vsock://3:5002", 0, 0,
+               "the parent's egress proxy, for outbound HTTPS (docs/egress.md)"),
+    NSL_OPTION_CHECKED(
+        "ca-file", ca_file, NULL, nsl_option_check_path, NSL_OPTION_FORM_PATH,
+        "PEM file of CAs trusted for outbound HTTPS in addition to the system bundle"),
     NSL_OPTIONS_END,
 };
 

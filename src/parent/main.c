@@ -21,25 +21,7 @@
 #include "parent/http.h"
 #include "parent/metrics.h"
 
-#define OPT(name_, type_, field, def, min_, max_, help_)                                           \
-    {                                                                                              \
-        .name = name_, .type = type_, .offset = offsetof(struct nsl_parent_config, field),         \
-        .default_value = def, .min = min_, .max = max_, .help = help_                              \
-    }
-/* A STRING option whose value must be one of choices ("a|b"), or must pass check (form: what
- * check accepts). */
-#define OPT_CHOICE(name_, field, def, choices_, help_)                                             \
-    {                                                                                              \
-        .name = name_, .type = NSL_OPT_STRING,                                                     \
-        .offset = offsetof(struct nsl_parent_config, field), .default_value = def, .help = help_,  \
-        .choices = choices_                                                                        \
-    }
-#define OPT_CHECKED(name_, field, def, check_, form_, help_)                                       \
-    {                                                                                              \
-        .name = name_, .type = NSL_OPT_STRING,                                                     \
-        .offset = offsetof(struct nsl_parent_config, field), .default_value = def, .help = help_,  \
-        .check = check_, .form = form_                                                             \
-    }
+#define NSL_OPTIONS_OF struct nsl_parent_config
 
 static int check_egress_allow(const char *value, char *why, size_t why_len)
 {
@@ -78,52 +60,54 @@ static int optional_path_check(const char *value, char *why, size_t why_len)
 }
 
 static const struct nsl_option parent_options[] = {
-    OPT_CHECKED("http", http, "127.0.0.1:8080", nsl_option_check_host_port,
-                NSL_OPTION_FORM_HOST_PORT, "address of the JSON-RPC API (port 0 = any free port)"),
-    OPT("enclave", NSL_OPT_URL, enclave, "vsock://16:5000", 0, 0, "the enclave's listener"),
-    OPT("host-listen", NSL_OPT_URL, host_listen, "vsock://ANY:5001", 0, 0,
-        "where the enclave's host channel connects"),
-    OPT_CHECKED("state", state, "/var/lib/nsl", nsl_option_check_path, NSL_OPTION_FORM_PATH,
-                "state directory (created 0700 if missing)"),
-    OPT("enclave-connections", NSL_OPT_INT, enclave_connections, "8", 1, 256,
-        "connections to the enclave"),
-    OPT("http-threads", NSL_OPT_INT, http_threads, "4", 1, 64, "HTTP worker threads"),
-    OPT("max-body", NSL_OPT_INT, max_body, "1048576", 1024, 16777216,
-        "largest request body in bytes"),
-    OPT("max-batch", NSL_OPT_INT, max_batch, "100", 1, 1000, "most calls in one batch"),
-    OPT("request-timeout-ms", NSL_OPT_INT, request_timeout_ms, "30000", 1, 3600000,
-        "how long the enclave may take to answer"),
-    OPT("max-frame", NSL_OPT_INT, max_frame, "1048576", 1024, 67108864,
-        "largest enclave frame in bytes"),
-    OPT("host-max-frame", NSL_OPT_INT, host_max_frame, "4194304", 2097152, 67108864,
-        "largest host-channel frame in bytes (the enclave's must match)"),
-    OPT("egress-listen", NSL_OPT_URL, egress_listen, "vsock://ANY:5002", 0, 0,
-        "where the enclave's egress client sends HTTP CONNECT (docs/egress.md)"),
-    OPT_CHECKED("egress-allow", egress_allow, "", check_egress_allow,
-                "HOST:PORT,... (comma-separated, exact matches; empty: nothing)",
-                "targets the enclave may reach through the egress proxy"),
-    OPT("egress-connect-timeout-ms", NSL_OPT_INT, egress_connect_timeout_ms, "5000", 100, 600000,
-        "longest upstream TCP connect (then 504)"),
-    OPT("egress-max-tunnels", NSL_OPT_INT, egress_max_tunnels, "64", 1, 4096,
-        "egress tunnels open at once (further CONNECTs get 503)"),
-    OPT("egress-max-bytes", NSL_OPT_INT, egress_max_bytes, "16777216", 1024, 1073741824,
-        "bytes one tunnel may relay, both directions together (then it is closed)"),
-    OPT("egress-idle-timeout-ms", NSL_OPT_INT, egress_idle_timeout_ms, "30000", 100, 3600000,
-        "a tunnel with no traffic for this long is closed"),
-    OPT_CHOICE("key-provider", key_provider, "kms", "kms|sim",
-               "sim (dev: wrapping key kept on the parent, NOT SECURE) or kms"),
-    OPT_CHECKED("db", db, "", db_check, "empty, or a postgres:// (postgresql://) URL",
-                "blob store: empty for SQLite under --state, or PostgreSQL, which several "
-                "parents may share (docs/scale-out.md)"),
-    OPT_CHECKED("sim-key-file", sim_key_file, "", optional_path_check,
-                "empty, or " NSL_OPTION_FORM_PATH,
-                "the sim key provider's wrapping key file (empty: <state>/sim-wrapping.key); "
-                "parents sharing a database share it"),
-    OPT_CHECKED("migrate-from", migrate_from, "", migrate_check, "empty, or sqlite:PATH",
-                "copy the SQLite blob store at PATH (a stopped parent's nsl.db) into the empty "
-                "PostgreSQL database of --db, versions intact, then exit (docs/scale-out.md)"),
-    OPT_CHECKED("log-level", log_level, "info", nsl_log_levels_check, NSL_LOG_LEVELS_FORM,
-                "what is logged, per component; re-read from --config on SIGHUP"),
+    NSL_OPTION_CHECKED("http", http, "127.0.0.1:8080", nsl_option_check_host_port,
+                       NSL_OPTION_FORM_HOST_PORT,
+                       "address of the JSON-RPC API (port 0 = any free port)"),
+    NSL_OPTION("enclave", NSL_OPT_URL, enclave, "vsock://16:5000", 0, 0, "the enclave's listener"),
+    NSL_OPTION("host-listen", NSL_OPT_URL, host_listen, "vsock://ANY:5001", 0, 0,
+               "where the enclave's host channel connects"),
+    NSL_OPTION_CHECKED("state", state, "/var/lib/nsl", nsl_option_check_path, NSL_OPTION_FORM_PATH,
+                       "state directory (created 0700 if missing)"),
+    NSL_OPTION("enclave-connections", NSL_OPT_INT, enclave_connections, "8", 1, 256,
+               "connections to the enclave"),
+    NSL_OPTION("http-threads", NSL_OPT_INT, http_threads, "4", 1, 64, "HTTP worker threads"),
+    NSL_OPTION("max-body", NSL_OPT_INT, max_body, "1048576", 1024, 16777216,
+               "largest request body in bytes"),
+    NSL_OPTION("max-batch", NSL_OPT_INT, max_batch, "100", 1, 1000, "most calls in one batch"),
+    NSL_OPTION("request-timeout-ms", NSL_OPT_INT, request_timeout_ms, "30000", 1, 3600000,
+               "how long the enclave may take to answer"),
+    NSL_OPTION("max-frame", NSL_OPT_INT, max_frame, "1048576", 1024, 67108864,
+               "largest enclave frame in bytes"),
+    NSL_OPTION("host-max-frame", NSL_OPT_INT, host_max_frame, "4194304", 2097152, 67108864,
+               "largest host-channel frame in bytes (the enclave's must match)"),
+    NSL_OPTION("egress-listen", NSL_OPT_URL, egress_listen, "vsock://ANY:5002", 0, 0,
+               "where the enclave's egress client sends HTTP CONNECT (docs/egress.md)"),
+    NSL_OPTION_CHECKED("egress-allow", egress_allow, "", check_egress_allow,
+                       "HOST:PORT,... (comma-separated, exact matches; empty: nothing)",
+                       "targets the enclave may reach through the egress proxy"),
+    NSL_OPTION("egress-connect-timeout-ms", NSL_OPT_INT, egress_connect_timeout_ms, "5000", 100,
+               600000, "longest upstream TCP connect (then 504)"),
+    NSL_OPTION("egress-max-tunnels", NSL_OPT_INT, egress_max_tunnels, "64", 1, 4096,
+               "egress tunnels open at once (further CONNECTs get 503)"),
+    NSL_OPTION("egress-max-bytes", NSL_OPT_INT, egress_max_bytes, "16777216", 1024, 1073741824,
+               "bytes one tunnel may relay, both directions together (then it is closed)"),
+    NSL_OPTION("egress-idle-timeout-ms", NSL_OPT_INT, egress_idle_timeout_ms, "30000", 100, 3600000,
+               "a tunnel with no traffic for this long is closed"),
+    NSL_OPTION_CHOICE("key-provider", key_provider, "kms", "kms|sim",
+                      "sim (dev: wrapping key kept on the parent, NOT SECURE) or kms"),
+    NSL_OPTION_CHECKED("db", db, "", db_check, "empty, or a postgres:// (postgresql://) URL",
+                       "blob store: empty for SQLite under --state, or PostgreSQL, which several "
+                       "parents may share (docs/scale-out.md)"),
+    NSL_OPTION_CHECKED(
+        "sim-key-file", sim_key_file, "", optional_path_check, "empty, or " NSL_OPTION_FORM_PATH,
+        "the sim key provider's wrapping key file (empty: <state>/sim-wrapping.key); "
+        "parents sharing a database share it"),
+    NSL_OPTION_CHECKED(
+        "migrate-from", migrate_from, "", migrate_check, "empty, or sqlite:PATH",
+        "copy the SQLite blob store at PATH (a stopped parent's nsl.db) into the empty "
+        "PostgreSQL database of --db, versions intact, then exit (docs/scale-out.md)"),
+    NSL_OPTION_CHECKED("log-level", log_level, "info", nsl_log_levels_check, NSL_LOG_LEVELS_FORM,
+                       "what is logged, per component; re-read from --config on SIGHUP"),
     NSL_OPTIONS_END,
 };
 
