@@ -254,25 +254,66 @@ json_t *nsl_jsonrpc_error_response(const json_t *id, int rpc_code, nsl_err code,
     return r;
 }
 
-json_t *nsl_jsonrpc_from_enclave(const json_t *id, const json_t *resp, nsl_err *code)
+static int append_str(struct nsl_buf *out, const char *text)
 {
-    json_t *ok = json_object_get(resp, "ok");
-    if (json_is_true(ok) && json_object_get(resp, "result")) {
-        json_t *r = response_base(id);
-        if (r && json_object_set(r, "result", json_object_get(resp, "result")) != 0) {
-            json_decref(r);
-            r = NULL;
-        }
-        *code = NSL_OK;
-        return r;
+    return nsl_buf_append(out, text, strlen(text));
+}
+
+/* Appends value as compact JSON; integers and null, the usual ids, without an allocation. */
+static int append_json(struct nsl_buf *out, const json_t *value)
+{
+    if (!value || json_is_null(value))
+        return append_str(out, "null");
+    if (json_is_integer(value)) {
+        char n[32];
+        snprintf(n, sizeof n, "%" JSON_INTEGER_FORMAT, json_integer_value(value));
+        return append_str(out, n);
     }
-    json_t *error = json_object_get(resp, "error");
+    char *text = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
+    int rc = text ? append_str(out, text) : -1;
+    free(text);
+    return rc;
+}
+
+int nsl_jsonrpc_render_error(struct nsl_buf *out, const json_t *id, int rpc_code, nsl_err code,
+                             const char *message)
+{
+    json_t *r = nsl_jsonrpc_error_response(id, rpc_code, code, message);
+    int rc = r ? append_json(out, r) : -1;
+    json_decref(r);
+    return rc;
+}
+
+/* The error of a reply that is not a success, mapped per ARCHITECTURE §9. */
+static int render_enclave_error(struct nsl_buf *out, const json_t *id,
+                                const struct nsl_pool_reply *reply, nsl_err *code)
+{
+    json_error_t jerr;
+    json_t *error = reply->error.len ? json_loadb(reply->text + reply->error.off, reply->error.len,
+                                                  JSON_REJECT_DUPLICATES, &jerr)
+                                     : NULL;
     const char *name = json_string_value(json_object_get(error, "code"));
     const char *message = json_string_value(json_object_get(error, "message"));
-    if (!json_is_false(ok) || !name || !nsl_err_from_name(name, code) || *code == NSL_OK) {
+    if (!nsl_json_span_is(reply->text, reply->ok, "false") || !name ||
+        !nsl_err_from_name(name, code) || *code == NSL_OK) {
         *code = NSL_ERR_INTERNAL;
         message = "the enclave sent a malformed response";
     }
-    return nsl_jsonrpc_error_response(id, nsl_err_jsonrpc_code(*code), *code,
+    int rc = nsl_jsonrpc_render_error(out, id, nsl_err_jsonrpc_code(*code), *code,
                                       message ? message : nsl_err_description(*code));
+    json_decref(error);
+    return rc;
+}
+
+int nsl_jsonrpc_render_enclave(struct nsl_buf *out, const json_t *id,
+                               const struct nsl_pool_reply *reply, nsl_err *code)
+{
+    if (!nsl_json_span_is(reply->text, reply->ok, "true") || !reply->result.len)
+        return render_enclave_error(out, id, reply, code);
+    *code = NSL_OK;
+    if (append_str(out, "{\"jsonrpc\":\"2.0\",\"id\":") != 0 || append_json(out, id) != 0 ||
+        append_str(out, ",\"result\":") != 0 ||
+        nsl_buf_append(out, reply->text + reply->result.off, reply->result.len) != 0)
+        return -1;
+    return nsl_buf_append(out, "}", 1);
 }

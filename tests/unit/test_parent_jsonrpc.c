@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "parent/jsonrpc.h"
@@ -196,15 +197,37 @@ static void test_jsonrpc_auth_rejects_malformed(void **state)
     }
 }
 
+/* The JSON-RPC response rendered for the enclave reply text, parsed back. */
+static json_t *render(const json_t *id, const char *reply_text, nsl_err *code)
+{
+    static const char *const names[] = {"id", "ok", "result", "error"};
+    struct nsl_json_span spans[4];
+    assert_int_equal(nsl_json_scan_object(reply_text, strlen(reply_text), names, 4, spans), 0);
+    struct nsl_pool_reply reply = {.text = (char *)reply_text,
+                                   .len = strlen(reply_text),
+                                   .ok = spans[1],
+                                   .result = spans[2],
+                                   .error = spans[3]};
+    struct nsl_buf out = {0};
+    assert_int_equal(nsl_jsonrpc_render_enclave(&out, id, &reply, code), 0);
+    json_error_t jerr;
+    json_t *r = json_loadb((const char *)out.data, out.len, JSON_REJECT_DUPLICATES, &jerr);
+    assert_non_null(r);
+    nsl_buf_free(&out);
+    return r;
+}
+
 static void test_jsonrpc_maps_every_enclave_error(void **state)
 {
     (void)state;
     json_t *id = json_string("req");
     for (int code = 1; code < NSL_ERR_COUNT; code++) {
-        json_t *resp = json_pack("{s:s,s:b,s:{s:s,s:s}}", "id", "p-1", "ok", 0, "error", "code",
-                                 nsl_err_name((nsl_err)code), "message", "why");
+        char text[200];
+        snprintf(text, sizeof text,
+                 "{\"id\":\"p-1\",\"ok\":false,\"error\":{\"code\":\"%s\",\"message\":\"why\"}}",
+                 nsl_err_name((nsl_err)code));
         nsl_err got;
-        json_t *r = nsl_jsonrpc_from_enclave(id, resp, &got);
+        json_t *r = render(id, text, &got);
         assert_int_equal(got, code);
         json_t *e = json_object_get(r, "error");
         assert_int_equal(json_integer_value(json_object_get(e, "code")),
@@ -215,7 +238,6 @@ static void test_jsonrpc_maps_every_enclave_error(void **state)
         assert_string_equal(json_string_value(json_object_get(r, "id")), "req");
         assert_string_equal(json_string_value(json_object_get(r, "jsonrpc")), "2.0");
         json_decref(r);
-        json_decref(resp);
     }
     json_decref(id);
 }
@@ -224,20 +246,57 @@ static void test_jsonrpc_maps_result_and_malformed_responses(void **state)
 {
     (void)state;
     nsl_err got;
-    json_t *ok = json_pack("{s:s,s:b,s:{s:i}}", "id", "p-1", "ok", 1, "result", "n", 5);
-    json_t *r = nsl_jsonrpc_from_enclave(NULL, ok, &got);
+    json_t *r = render(NULL, "{\"id\":\"p-1\",\"ok\":true,\"result\":{\"n\":5}}", &got);
     assert_int_equal(got, NSL_OK);
     assert_true(json_is_null(json_object_get(r, "id")));
     assert_int_equal(json_integer_value(json_object_get(json_object_get(r, "result"), "n")), 5);
     json_decref(r);
-    json_decref(ok);
-    json_t *bad = json_pack("{s:s,s:b,s:{s:s}}", "id", "p-1", "ok", 0, "error", "code", "NOPE");
-    r = nsl_jsonrpc_from_enclave(NULL, bad, &got);
-    assert_int_equal(got, NSL_ERR_INTERNAL);
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(r, "error"), "code")),
-                     -32603);
-    json_decref(r);
-    json_decref(bad);
+    static const char *const malformed[] = {
+        "{\"id\":\"p-1\",\"ok\":false,\"error\":{\"code\":\"NOPE\"}}", /* unknown code */
+        "{\"id\":\"p-1\",\"ok\":true}",                                /* no result */
+        "{\"id\":\"p-1\",\"ok\":1,\"result\":{}}",                     /* ok not a boolean */
+        "{\"id\":\"p-1\",\"ok\":false,\"error\":\"x\"}",               /* error not an object */
+        "{\"id\":\"p-1\",\"ok\":false,\"error\":{\"code\":\"OK\"}}",   /* success as an error */
+        "{\"id\":\"p-1\",\"ok\":false,\"error\":{\"code\":\"INTERNAL\",\"code\":\"x\"}}",
+    };
+    for (size_t i = 0; i < sizeof malformed / sizeof malformed[0]; i++) {
+        r = render(NULL, malformed[i], &got);
+        assert_int_equal(got, NSL_ERR_INTERNAL);
+        assert_int_equal(json_integer_value(json_object_get(json_object_get(r, "error"), "code")),
+                         -32603);
+        json_decref(r);
+    }
+}
+
+static void test_jsonrpc_result_text_is_copied_and_ids_render(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"id", "ok", "result", "error"};
+    const char *text = "{\"ok\":true, \"result\" : [1.50e3, \"\\u00e9\"] ,\"id\":\"p-2\"}";
+    struct nsl_json_span spans[4];
+    assert_int_equal(nsl_json_scan_object(text, strlen(text), names, 4, spans), 0);
+    struct nsl_pool_reply reply = {.text = (char *)text,
+                                   .len = strlen(text),
+                                   .ok = spans[1],
+                                   .result = spans[2],
+                                   .error = spans[3]};
+    json_t *ids[] = {json_integer(-12), json_string("a\"b"), json_real(0.5), NULL};
+    const char *want[] = {
+        "{\"jsonrpc\":\"2.0\",\"id\":-12,\"result\":[1.50e3, \"\\u00e9\"]}",
+        "{\"jsonrpc\":\"2.0\",\"id\":\"a\\\"b\",\"result\":[1.50e3, \"\\u00e9\"]}",
+        "{\"jsonrpc\":\"2.0\",\"id\":0.5,\"result\":[1.50e3, \"\\u00e9\"]}",
+        "{\"jsonrpc\":\"2.0\",\"id\":null,\"result\":[1.50e3, \"\\u00e9\"]}",
+    };
+    for (size_t i = 0; i < 4; i++) {
+        struct nsl_buf out = {0};
+        nsl_err got;
+        assert_int_equal(nsl_jsonrpc_render_enclave(&out, ids[i], &reply, &got), 0);
+        assert_int_equal(got, NSL_OK);
+        assert_int_equal(out.len, strlen(want[i]));
+        assert_memory_equal(out.data, want[i], out.len);
+        nsl_buf_free(&out);
+        json_decref(ids[i]);
+    }
 }
 
 int main(void)
@@ -254,6 +313,7 @@ int main(void)
         cmocka_unit_test(test_jsonrpc_auth_rejects_malformed),
         cmocka_unit_test(test_jsonrpc_maps_every_enclave_error),
         cmocka_unit_test(test_jsonrpc_maps_result_and_malformed_responses),
+        cmocka_unit_test(test_jsonrpc_result_text_is_copied_and_ids_render),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
