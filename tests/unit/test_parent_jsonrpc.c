@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "parent/jsonrpc.h"
@@ -58,6 +59,29 @@ static void test_jsonrpc_absent_params_become_empty_object(void **state)
                              "\"traceId\":\"t-9\"}");
     free(req);
     json_decref(auth);
+    nsl_jsonrpc_batch_free(&b);
+}
+
+static void test_jsonrpc_enclave_request_escapes_names(void **state)
+{
+    (void)state;
+    struct nsl_rpc_batch b =
+        parse("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"s\\u00e9r\\\"v.o p\\n\","
+              "\"params\":{\"k\":[1,\"\\u0001\"]}}",
+              10);
+    assert_false(b.calls[0].failed);
+    size_t len;
+    char *req = nsl_jsonrpc_enclave_request(&b.calls[0], "p-3", "t.1", NULL, &len);
+    json_error_t jerr;
+    json_t *frame = json_loadb(req, len, JSON_REJECT_DUPLICATES, &jerr);
+    assert_non_null(frame);
+    assert_string_equal(json_string_value(json_object_get(frame, "serviceType")), "s\xc3\xa9r\"v");
+    assert_string_equal(json_string_value(json_object_get(frame, "operation")), "o p\n");
+    assert_string_equal(json_string_value(json_object_get(frame, "traceId")), "t.1");
+    assert_true(json_equal(json_object_get(frame, "params"), b.calls[0].params));
+    assert_int_equal(json_object_size(frame), 5);
+    json_decref(frame);
+    free(req);
     nsl_jsonrpc_batch_free(&b);
 }
 
@@ -304,6 +328,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_jsonrpc_single_call),
         cmocka_unit_test(test_jsonrpc_absent_params_become_empty_object),
+        cmocka_unit_test(test_jsonrpc_enclave_request_escapes_names),
         cmocka_unit_test(test_jsonrpc_batch_and_notification),
         cmocka_unit_test(test_jsonrpc_rejects_bad_envelopes),
         cmocka_unit_test(test_jsonrpc_array_params_are_invalid_params),
