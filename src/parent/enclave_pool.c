@@ -1,5 +1,7 @@
 /* Enclave connection pool (see enclave_pool.h). Lock order: a connection's lock, then nothing:
- * done() callbacks run under it and must not call back into the pool. Only a connection's reader
+ * done() callbacks may run under it (failures, timeouts) and must not call back into the pool;
+ * an answered call is finished after the lock is released, so that waking its submitter does not
+ * hold up the submitters of that connection. Only a connection's reader
  * closes its fd, so an fd is never reused while another thread may still use it. */
 #define NSL_LOG_COMPONENT NSL_LOGC_POOL
 #include "parent/enclave_pool.h"
@@ -289,14 +291,14 @@ static int deliver(struct nsl_pool_conn *conn, const char *payload, size_t len)
     memcpy(reply.text, payload, len);
     reply.text[len] = 0;
     pthread_mutex_lock(&conn->lock);
-    struct nsl_pool_call *c = pending_take(conn, seq);
+    struct nsl_pool_call *c = pending_take(conn, seq); /* now only this thread has c */
+    pthread_mutex_unlock(&conn->lock);
     if (c) {
         nsl_metrics_observe_enclave_rtt(conn->pool->metrics,
                                         (double)(nsl_pool_now_ns() - c->sent_ns) / 1e9);
         call_finish(c, NSL_OK, &reply);
         reply.text = NULL;
     }
-    pthread_mutex_unlock(&conn->lock);
     if (reply.text) /* a late answer to a request that already timed out */
         nsl_logf(NSL_LOG_DEBUG, "enclave_late_response", "seq %" PRIu64, seq);
     free(reply.text);
