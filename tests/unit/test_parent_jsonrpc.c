@@ -221,17 +221,23 @@ static void test_jsonrpc_auth_rejects_malformed(void **state)
     }
 }
 
-/* The JSON-RPC response rendered for the enclave reply text, parsed back. */
-static json_t *render(const json_t *id, const char *reply_text, nsl_err *code)
+/* An enclave reply as the pool hands it over (text scanned as it does). */
+static struct nsl_pool_reply reply_of(const char *text)
 {
     static const char *const names[] = {"id", "ok", "result", "error"};
     struct nsl_json_span spans[4];
-    assert_int_equal(nsl_json_scan_object(reply_text, strlen(reply_text), names, 4, spans), 0);
-    struct nsl_pool_reply reply = {.text = (char *)reply_text,
-                                   .len = strlen(reply_text),
+    assert_int_equal(nsl_json_scan_object(text, strlen(text), names, 4, spans), 0);
+    return (struct nsl_pool_reply){.text = (char *)text,
+                                   .len = strlen(text),
                                    .ok = spans[1],
                                    .result = spans[2],
                                    .error = spans[3]};
+}
+
+/* The JSON-RPC response rendered for the enclave reply text, parsed back. */
+static json_t *render(const json_t *id, const char *reply_text, nsl_err *code)
+{
+    struct nsl_pool_reply reply = reply_of(reply_text);
     struct nsl_buf out = {0};
     assert_int_equal(nsl_jsonrpc_render_enclave(&out, id, &reply, code), 0);
     json_error_t jerr;
@@ -295,15 +301,8 @@ static void test_jsonrpc_maps_result_and_malformed_responses(void **state)
 static void test_jsonrpc_result_text_is_copied_and_ids_render(void **state)
 {
     (void)state;
-    static const char *const names[] = {"id", "ok", "result", "error"};
-    const char *text = "{\"ok\":true, \"result\" : [1.50e3, \"\\u00e9\"] ,\"id\":\"p-2\"}";
-    struct nsl_json_span spans[4];
-    assert_int_equal(nsl_json_scan_object(text, strlen(text), names, 4, spans), 0);
-    struct nsl_pool_reply reply = {.text = (char *)text,
-                                   .len = strlen(text),
-                                   .ok = spans[1],
-                                   .result = spans[2],
-                                   .error = spans[3]};
+    struct nsl_pool_reply reply =
+        reply_of("{\"ok\":true, \"result\" : [1.50e3, \"\\u00e9\"] ,\"id\":\"p-2\"}");
     json_t *ids[] = {json_integer(-12), json_string("a\"b"), json_real(0.5), NULL};
     const char *want[] = {
         "{\"jsonrpc\":\"2.0\",\"id\":-12,\"result\":[1.50e3, \"\\u00e9\"]}",
