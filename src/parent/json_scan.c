@@ -28,7 +28,8 @@ static bool take(struct scan *s, char c)
 
 static bool in_range(const struct scan *s, size_t k, unsigned char lo, unsigned char hi)
 {
-    return s->p + k < s->end && (unsigned char)s->p[k] >= lo && (unsigned char)s->p[k] <= hi;
+    return (size_t)(s->end - s->p) > k && (unsigned char)s->p[k] >= lo &&
+           (unsigned char)s->p[k] <= hi;
 }
 
 /* One UTF-8 sequence of two or more bytes at s->p (RFC 3629 §4). */
