@@ -499,6 +499,21 @@ static void test_gateway_bad_request_id_is_replaced(void **state)
     assert_int_not_equal(system(cmd), 0); /* the refused value is never logged */
 }
 
+/* --http-threads 0 (the default) is one thread per online CPU, at most 4; a configured
+ * --enclave-connections is kept. The started line says what was chosen. */
+static void test_gateway_started_line_gives_thread_counts(void **state)
+{
+    (void)state;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    long threads = cpus < 1 ? 1 : cpus > 4 ? 4 : cpus;
+    char cmd[600];
+    snprintf(cmd, sizeof cmd,
+             "grep '\"event\":\"started\"' '%s/parent.log' | grep '\"http_threads\":\"%ld\"' | "
+             "grep -q '\"enclave_connections\":\"2\"'",
+             g.dir, threads);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void test_gateway_batch_is_pipelined_and_matched_out_of_order(void **state)
 {
     (void)state;
@@ -780,6 +795,7 @@ int main(void)
         cmocka_unit_test(test_gateway_single_call_has_request_id),
         cmocka_unit_test(test_gateway_client_request_id_is_kept),
         cmocka_unit_test(test_gateway_bad_request_id_is_replaced),
+        cmocka_unit_test(test_gateway_started_line_gives_thread_counts),
         cmocka_unit_test(test_gateway_batch_is_pipelined_and_matched_out_of_order),
         cmocka_unit_test(test_gateway_malformed_enclave_replies),
         cmocka_unit_test(test_gateway_notifications_get_no_content),
