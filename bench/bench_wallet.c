@@ -1,6 +1,7 @@
 /* make bench, wallet figures (issue 5): wallet.signMessage per second over the enclave socket
  * (one request in flight per connection, and pipelined as the parent's pool uses it) and through
- * the HTTP gateway, per CPU-second the server side used, beside
+ * the HTTP gateway (one call per request, the headline, and JSON-RPC batches of BATCH calls), per
+ * CPU-second the server side used, beside
  * `openssl speed ecdsap256` signatures per second (one core) measured in the same run. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,6 +28,7 @@
 #define CLIENTS          50
 #define POOL_CONNECTIONS 8
 #define POOL_DEPTH       16
+#define BATCH            10 /* calls in one JSON-RPC batch request */
 
 static struct nsl_stack stack;
 static struct nsl_client client;
@@ -44,6 +46,31 @@ static void prepare(void)
     nsl_client_copy_string(reply, "keyId", key_id, sizeof key_id);
     json_decref(reply);
     nsl_secret_free(admin);
+}
+
+/* Writes one signMessage call with id followed by a comma into out; returns its length. */
+static size_t sign_call(char *out, size_t len, int id)
+{
+    int n = snprintf(out, len,
+                     "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"wallet.signMessage\","
+                     "\"params\":{\"keyId\":\"%s\",\"message\":\"68656c6c6f\"}},",
+                     id, key_id);
+    assert_true(n > 0 && (size_t)n < len);
+    return (size_t)n;
+}
+
+/* Writes the HTTP request carrying body[0, len) into out; returns its length. */
+static size_t http_request(char *out, size_t size, char *body, size_t len)
+{
+    if (body[len - 1] == ',')
+        len--; /* a single call: without sign_call's comma */
+    int n = snprintf(out, size,
+                     "POST /v1/rpc HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+                     "application/json\r\nAuthorization: NSL-APIKEY %s\r\nContent-Length: "
+                     "%zu\r\n\r\n%.*s",
+                     api_key, len, (int)len, body);
+    assert_true(n > 0 && (size_t)n < size);
+    return (size_t)n;
 }
 
 /* Runs load and returns requests per CPU-second of the given processes. */
@@ -115,7 +142,7 @@ static void run(void **state)
     const char *json_path = getenv("NSL_BENCH_JSON");
     double openssl = nsl_openssl_ecdsa_sign_rate(3);
 
-    char request[512], http[1024], url[64];
+    char request[512], http[4096], url[64];
     int n = snprintf(request, sizeof request,
                      "{\"id\":\"b\",\"serviceType\":\"wallet\",\"operation\":\"signMessage\","
                      "\"params\":{\"keyId\":\"%s\",\"message\":\"68656c6c6f\"},"
@@ -138,25 +165,25 @@ static void run(void **state)
     double piped_rate = per_cpu_second(&piped, stack.enclave_pid, 0);
     double parse = parse_seconds(request, (size_t)n), syscalls = syscall_seconds((size_t)n);
 
-    char body[256];
-    int blen = snprintf(body, sizeof body,
-                        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"wallet.signMessage\","
-                        "\"params\":{\"keyId\":\"%s\",\"message\":\"68656c6c6f\"}}",
-                        key_id);
-    int hlen = snprintf(http, sizeof http,
-                        "POST /v1/rpc HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
-                        "application/json\r\nAuthorization: NSL-APIKEY %s\r\nContent-Length: "
-                        "%d\r\n\r\n%s",
-                        api_key, blen, body);
+    char body[256 * BATCH];
     snprintf(url, sizeof url, "tcp://127.0.0.1:%d", stack.http_port);
     struct nsl_load web = {.url = url,
                            .protocol = NSL_LOAD_HTTP,
                            .request = http,
-                           .request_len = (size_t)hlen,
                            .connections = CLIENTS,
                            .seconds = 3.0,
                            .expect = "\"result\""};
+    web.request_len = http_request(http, sizeof http, body, sign_call(body, sizeof body, 1));
     double http_rate = per_cpu_second(&web, stack.enclave_pid, stack.parent_pid);
+    /* A batch: BATCH calls in one array, answered in one response (each call counted). */
+    size_t blen = 1;
+    body[0] = '[';
+    for (int i = 0; i < BATCH; i++)
+        blen += sign_call(body + blen, sizeof body - blen, i + 1);
+    body[blen - 1] = ']'; /* over the last comma */
+    web.request_len = http_request(http, sizeof http, body, blen);
+    web.expect = "\"id\":10,\"result\""; /* the batch got through to its last call */
+    double batch_rate = per_cpu_second(&web, stack.enclave_pid, stack.parent_pid) * BATCH;
 
     printf("%-58s %12s %12s %9s  %s\n", "figure", "ours", "reference", "ratio", "unit");
     nsl_bench_report(json_path, "wallet.signMessage over enclave socket (50 conns)", raw_rate,
@@ -173,8 +200,10 @@ static void run(void **state)
            syscalls * 1e6, 1e6 / openssl);
     nsl_bench_report(json_path, "wallet.signMessage through HTTP gateway (50 conns)", http_rate,
                      openssl, "signatures per CPU-second vs openssl speed ecdsap256");
+    nsl_bench_report(json_path, "wallet.signMessage through HTTP, batches of 10 (50 conns)",
+                     batch_rate, openssl, "signatures per CPU-second vs openssl speed ecdsap256");
     nsl_buf_free(&frame);
-    assert_true(raw_rate > 0 && piped_rate > 0 && http_rate > 0);
+    assert_true(raw_rate > 0 && piped_rate > 0 && http_rate > 0 && batch_rate > 0);
 }
 
 static int setup(void **state)

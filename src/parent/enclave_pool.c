@@ -1,5 +1,7 @@
 /* Enclave connection pool (see enclave_pool.h). Lock order: a connection's lock, then nothing:
- * done() callbacks run under it and must not call back into the pool. Only a connection's reader
+ * done() callbacks may run under it (failures, timeouts) and must not call back into the pool;
+ * an answered call is finished after the lock is released, so that waking its submitter does not
+ * hold up the submitters of that connection. Only a connection's reader
  * closes its fd, so an fd is never reused while another thread may still use it. */
 #define NSL_LOG_COMPONENT NSL_LOGC_POOL
 #include "parent/enclave_pool.h"
@@ -72,10 +74,11 @@ static void batch_release(struct nsl_pool_batch *b)
         b->done(b->ctx);
 }
 
-static void call_finish(struct nsl_pool_call *c, nsl_err err, json_t *response)
+static void call_finish(struct nsl_pool_call *c, nsl_err err, struct nsl_pool_reply *response)
 {
     c->err = err;
-    c->response = response;
+    if (response)
+        c->response = *response;
     c->finished_ns = nsl_pool_now_ns();
     batch_release(c->batch);
 }
@@ -192,7 +195,7 @@ static int frame_calls(struct nsl_pool *pool, struct nsl_pool_batch *b, struct n
     for (size_t i = 0; i < b->count; i++) {
         struct nsl_pool_call *c = &b->calls[i];
         c->batch = b;
-        c->response = NULL;
+        memset(&c->response, 0, sizeof c->response);
         if (c->len == 0 || c->len > pool->max_frame) {
             c->conn = NULL;
             call_finish(c, NSL_ERR_LIMIT_EXCEEDED, NULL);
@@ -240,46 +243,65 @@ void nsl_pool_submit(struct nsl_pool *pool, struct nsl_pool_batch *b)
     batch_release(b);
 }
 
-/* "p-<digits>" -> seq. */
-static bool parse_seq(const char *id, uint64_t *seq)
+/* The id member's text "\"p-<digits>\"" -> seq. */
+static bool parse_seq(const char *text, struct nsl_json_span id, uint64_t *seq)
 {
-    if (!id || id[0] != 'p' || id[1] != '-' || id[2] < '0' || id[2] > '9')
+    const char *p = text + id.off;
+    if (id.len < 5 || id.len > 24 || p[0] != '"' || p[1] != 'p' || p[2] != '-' ||
+        p[id.len - 1] != '"')
         return false;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(id + 2, &end, 10);
-    if (*end || errno)
-        return false;
+    uint64_t v = 0;
+    for (size_t i = 3; i + 1 < id.len; i++) {
+        if (p[i] < '0' || p[i] > '9' || v > (UINT64_MAX - 9) / 10)
+            return false;
+        v = v * 10 + (uint64_t)(p[i] - '0');
+    }
     *seq = v;
     return true;
 }
 
-/* Handles one response frame. Returns -1 when the connection cannot be trusted any more. */
-static int deliver(struct nsl_pool_conn *conn, const char *payload, size_t len)
+/* Logs a response that cannot be matched to a request (the enclave says why when it can). */
+static void log_bad_response(const char *payload, size_t len)
 {
     json_error_t jerr;
-    json_t *resp = json_loadb(payload, len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *resp = json_loadb(payload, len, 0, &jerr);
+    json_t *err = json_object_get(resp, "error");
+    nsl_log(NSL_LOG_WARN, "enclave_bad_response", "code",
+            json_string_value(json_object_get(err, "code")), "message",
+            json_string_value(json_object_get(err, "message")), NULL);
+    json_decref(resp);
+}
+
+/* Handles one response frame: checks it without building it (its text goes to the client as it
+ * is) and completes its call. Returns -1 when the connection cannot be trusted any more. */
+static int deliver(struct nsl_pool_conn *conn, const char *payload, size_t len)
+{
+    static const char *const names[] = {"id", "ok", "result", "error"};
+    struct nsl_json_span spans[4];
     uint64_t seq;
-    if (!json_is_object(resp) || !parse_seq(json_string_value(json_object_get(resp, "id")), &seq)) {
-        json_t *err = json_object_get(resp, "error");
-        nsl_log(NSL_LOG_WARN, "enclave_bad_response", "code",
-                json_string_value(json_object_get(err, "code")), "message",
-                json_string_value(json_object_get(err, "message")), NULL);
-        json_decref(resp);
+    if (nsl_json_scan_object(payload, len, names, 4, spans) != 0 ||
+        !parse_seq(payload, spans[0], &seq)) {
+        log_bad_response(payload, len);
         return -1;
     }
+    struct nsl_pool_reply reply = {
+        .text = malloc(len + 1), .len = len, .ok = spans[1], .result = spans[2], .error = spans[3]};
+    if (!reply.text)
+        return -1;
+    memcpy(reply.text, payload, len);
+    reply.text[len] = 0;
     pthread_mutex_lock(&conn->lock);
-    struct nsl_pool_call *c = pending_take(conn, seq);
+    struct nsl_pool_call *c = pending_take(conn, seq); /* now only this thread has c */
+    pthread_mutex_unlock(&conn->lock);
     if (c) {
         nsl_metrics_observe_enclave_rtt(conn->pool->metrics,
                                         (double)(nsl_pool_now_ns() - c->sent_ns) / 1e9);
-        call_finish(c, NSL_OK, resp);
-        resp = NULL;
+        call_finish(c, NSL_OK, &reply);
+        reply.text = NULL;
     }
-    pthread_mutex_unlock(&conn->lock);
-    if (resp) /* a late answer to a request that already timed out */
+    if (reply.text) /* a late answer to a request that already timed out */
         nsl_logf(NSL_LOG_DEBUG, "enclave_late_response", "seq %" PRIu64, seq);
-    json_decref(resp);
+    free(reply.text);
     return 0;
 }
 

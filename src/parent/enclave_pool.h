@@ -13,20 +13,29 @@
 #include <stdint.h>
 
 #include "common/errors.h"
+#include "parent/json_scan.h"
 #include "parent/metrics.h"
 
 struct nsl_pool;
 struct nsl_pool_conn;
 struct nsl_pool_batch;
 
+/* An enclave response frame (ARCHITECTURE §2) as received: checked to be one well-formed JSON
+ * object whose "id" is the call's, with where its "ok", "result" and "error" members are. */
+struct nsl_pool_reply {
+    char *text; /* malloc'd, NUL-terminated, len bytes */
+    size_t len;
+    struct nsl_json_span ok, result, error;
+};
+
 struct nsl_pool_call {
     /* Set by the caller: payload is the request JSON whose "id" is "p-<seq>". */
     uint64_t seq;
     const char *payload;
     size_t len;
-    /* Results: response (a new reference, for the caller to release) when err is NSL_OK, else
-     * err is UNAVAILABLE, TIMEOUT or LIMIT_EXCEEDED. */
-    json_t *response;
+    /* Results: response (response.text for the caller to free) when err is NSL_OK, else err is
+     * UNAVAILABLE, TIMEOUT or LIMIT_EXCEEDED. */
+    struct nsl_pool_reply response;
     nsl_err err;
     int64_t finished_ns; /* CLOCK_MONOTONIC time of completion */
     /* Private to the pool. */

@@ -203,31 +203,72 @@ nsl_err nsl_jsonrpc_parse_auth(const char *header, json_t **auth, struct nsl_err
     return bad_auth(err, "scheme must be NSL-APIKEY or NSL-SIG");
 }
 
+static int append_str(struct nsl_buf *out, const char *text)
+{
+    return nsl_buf_append(out, text, strlen(text));
+}
+
+/* Appends value as compact JSON; integers and null, the usual ids, without an allocation. */
+static int append_json(struct nsl_buf *out, const json_t *value)
+{
+    if (!value || json_is_null(value))
+        return append_str(out, "null");
+    if (json_is_integer(value)) {
+        char n[32];
+        snprintf(n, sizeof n, "%" JSON_INTEGER_FORMAT, json_integer_value(value));
+        return append_str(out, n);
+    }
+    char *text = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
+    int rc = text ? append_str(out, text) : -1;
+    free(text);
+    return rc;
+}
+
+/* Appends text[0, n) as a JSON string. Names of [A-Za-z0-9._-], which is what methods are, need
+ * no escaping; anything else is escaped by jansson. */
+static int append_string(struct nsl_buf *out, const char *text, size_t n)
+{
+    static const char plain[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-";
+    size_t k = 0;
+    while (k < n && text[k] && strchr(plain, text[k]))
+        k++;
+    if (k == n)
+        return nsl_buf_append(out, "\"", 1) || nsl_buf_append(out, text, n) ||
+                       nsl_buf_append(out, "\"", 1)
+                   ? -1
+                   : 0;
+    json_t *s = json_stringn(text, n);
+    int rc = s ? append_json(out, s) : -1;
+    json_decref(s);
+    return rc;
+}
+
+/* Rendered as text rather than built as objects and printed: only params and auth go through
+ * jansson (id and traceId are of [A-Za-z0-9._-] by construction). */
 char *nsl_jsonrpc_enclave_request(const struct nsl_rpc_call *call, const char *id,
                                   const char *trace_id, const json_t *auth, size_t *len)
 {
-    json_t *req = json_object();
-    char *text = NULL;
-    if (!req)
+    const char *operation = call->method + call->service_len + 1;
+    struct nsl_buf out = {0};
+    int rc = nsl_buf_reserve(&out, 256);
+    rc = rc || append_str(&out, "{\"id\":") || append_string(&out, id, strlen(id)) ||
+         append_str(&out, ",\"serviceType\":") ||
+         append_string(&out, call->method, call->service_len) ||
+         append_str(&out, ",\"operation\":") || append_string(&out, operation, strlen(operation)) ||
+         append_str(&out, ",\"params\":") ||
+         (call->params ? append_json(&out, call->params) : append_str(&out, "{}"));
+    if (auth)
+        rc = rc || append_str(&out, ",\"auth\":") || append_json(&out, auth);
+    if (trace_id)
+        rc = rc || append_str(&out, ",\"traceId\":") ||
+             append_string(&out, trace_id, strlen(trace_id));
+    rc = rc || nsl_buf_append(&out, "}", 2); /* with the NUL */
+    if (rc) {
+        nsl_buf_free(&out);
         return NULL;
-    json_t *params = call->params ? json_incref(call->params) : json_object();
-    if (json_object_set_new(req, "id", json_string(id)) != 0 ||
-        json_object_set_new(req, "serviceType", json_stringn(call->method, call->service_len)) !=
-            0 ||
-        json_object_set_new(req, "operation", json_string(call->method + call->service_len + 1)) !=
-            0 ||
-        json_object_set_new(req, "params", params) != 0)
-        goto cleanup;
-    if (auth && json_object_set(req, "auth", (json_t *)auth) != 0)
-        goto cleanup;
-    if (trace_id && json_object_set_new(req, "traceId", json_string(trace_id)) != 0)
-        goto cleanup;
-    text = json_dumps(req, JSON_COMPACT);
-    if (text)
-        *len = strlen(text);
-cleanup:
-    json_decref(req);
-    return text;
+    }
+    *len = out.len - 1;
+    return (char *)out.data;
 }
 
 static json_t *response_base(const json_t *id)
@@ -254,25 +295,45 @@ json_t *nsl_jsonrpc_error_response(const json_t *id, int rpc_code, nsl_err code,
     return r;
 }
 
-json_t *nsl_jsonrpc_from_enclave(const json_t *id, const json_t *resp, nsl_err *code)
+int nsl_jsonrpc_render_error(struct nsl_buf *out, const json_t *id, int rpc_code, nsl_err code,
+                             const char *message)
 {
-    json_t *ok = json_object_get(resp, "ok");
-    if (json_is_true(ok) && json_object_get(resp, "result")) {
-        json_t *r = response_base(id);
-        if (r && json_object_set(r, "result", json_object_get(resp, "result")) != 0) {
-            json_decref(r);
-            r = NULL;
-        }
-        *code = NSL_OK;
-        return r;
-    }
-    json_t *error = json_object_get(resp, "error");
+    json_t *r = nsl_jsonrpc_error_response(id, rpc_code, code, message);
+    int rc = r ? append_json(out, r) : -1;
+    json_decref(r);
+    return rc;
+}
+
+/* The error of a reply that is not a success, mapped per ARCHITECTURE §9. */
+static int render_enclave_error(struct nsl_buf *out, const json_t *id,
+                                const struct nsl_pool_reply *reply, nsl_err *code)
+{
+    json_error_t jerr;
+    json_t *error = reply->error.len ? json_loadb(reply->text + reply->error.off, reply->error.len,
+                                                  JSON_REJECT_DUPLICATES, &jerr)
+                                     : NULL;
     const char *name = json_string_value(json_object_get(error, "code"));
     const char *message = json_string_value(json_object_get(error, "message"));
-    if (!json_is_false(ok) || !name || !nsl_err_from_name(name, code) || *code == NSL_OK) {
+    if (!nsl_json_span_is(reply->text, reply->ok, "false") || !name ||
+        !nsl_err_from_name(name, code) || *code == NSL_OK) {
         *code = NSL_ERR_INTERNAL;
         message = "the enclave sent a malformed response";
     }
-    return nsl_jsonrpc_error_response(id, nsl_err_jsonrpc_code(*code), *code,
+    int rc = nsl_jsonrpc_render_error(out, id, nsl_err_jsonrpc_code(*code), *code,
                                       message ? message : nsl_err_description(*code));
+    json_decref(error);
+    return rc;
+}
+
+int nsl_jsonrpc_render_enclave(struct nsl_buf *out, const json_t *id,
+                               const struct nsl_pool_reply *reply, nsl_err *code)
+{
+    if (!nsl_json_span_is(reply->text, reply->ok, "true") || !reply->result.len)
+        return render_enclave_error(out, id, reply, code);
+    *code = NSL_OK;
+    if (append_str(out, "{\"jsonrpc\":\"2.0\",\"id\":") != 0 || append_json(out, id) != 0 ||
+        append_str(out, ",\"result\":") != 0 ||
+        nsl_buf_append(out, reply->text + reply->result.off, reply->result.len) != 0)
+        return -1;
+    return nsl_buf_append(out, "}", 1);
 }

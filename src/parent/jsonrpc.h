@@ -9,7 +9,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "common/buf.h"
 #include "common/errors.h"
+#include "parent/enclave_pool.h"
 
 #define NSL_RPC_PARSE_ERROR     -32700
 #define NSL_RPC_INVALID_REQUEST -32600
@@ -62,9 +64,14 @@ char *nsl_jsonrpc_enclave_request(const struct nsl_rpc_call *call, const char *i
 /* Response objects (new references, NULL on allocation failure). id may be NULL (-> null). */
 json_t *nsl_jsonrpc_error_response(const json_t *id, int rpc_code, nsl_err code,
                                    const char *message);
-/* Maps an enclave response ({"ok":true,"result":...} or {"ok":false,"error":{...}}) to the
- * JSON-RPC response for id; *code gets the error code (NSL_OK on success). A malformed enclave
- * response becomes INTERNAL. */
-json_t *nsl_jsonrpc_from_enclave(const json_t *id, const json_t *enclave_response, nsl_err *code);
+/* Appends to out the JSON-RPC response text for id made from an enclave reply
+ * ({"ok":true,"result":...} or {"ok":false,"error":{...}}); *code gets the error code (NSL_OK on
+ * success). A result's text is copied as the enclave wrote it (the pool checked it is well-formed
+ * JSON). A malformed reply becomes INTERNAL. Returns 0, or -1 on allocation failure. */
+int nsl_jsonrpc_render_enclave(struct nsl_buf *out, const json_t *id,
+                               const struct nsl_pool_reply *reply, nsl_err *code);
+/* Appends the text of nsl_jsonrpc_error_response(id, ...). Returns 0 or -1. */
+int nsl_jsonrpc_render_error(struct nsl_buf *out, const json_t *id, int rpc_code, nsl_err code,
+                             const char *message);
 
 #endif

@@ -35,6 +35,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             size_t len = 0;
             char *frame = nsl_jsonrpc_enclave_request(call, "fuzz-1", "fuzz.0", auth, &len);
             FUZZ_CHECK(frame != NULL && strlen(frame) == len);
+            /* Rendered as text: it must still be one object with the call's fields. */
+            json_t *parsed = json_loadb(frame, len, JSON_REJECT_DUPLICATES, NULL);
+            FUZZ_CHECK(json_is_object(parsed));
+            json_t *params = json_object_get(parsed, "params");
+            FUZZ_CHECK(call->params ? json_equal(params, call->params)
+                                    : json_is_object(params) && json_object_size(params) == 0);
+            const char *op = json_string_value(json_object_get(parsed, "operation"));
+            FUZZ_CHECK(op && strcmp(op, call->method + call->service_len + 1) == 0);
+            json_decref(parsed);
             free(frame);
         }
     }

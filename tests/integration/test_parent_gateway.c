@@ -106,6 +106,15 @@ static void handle_frame(struct conn_state *c, const char *payload, size_t len)
         }
     } else if (strcmp(svc, "test") == 0 && strcmp(op, "silent") == 0) {
         /* never answered */
+    } else if (strcmp(svc, "test") == 0 && strcmp(op, "garbled") == 0) {
+        char text[160]; /* its result is not JSON: the parent cannot trust this connection */
+        int n =
+            snprintf(text, sizeof text, "{\"id\":\"%s\",\"ok\":true,\"result\":{\"a\":tru}}", id);
+        nsl_frame_send(c->fd, text, (size_t)n);
+    } else if (strcmp(svc, "test") == 0 && strcmp(op, "noresult") == 0) {
+        char text[120]; /* well-formed, but a success without a result */
+        int n = snprintf(text, sizeof text, "{\"id\":\"%s\",\"ok\":true}", id);
+        nsl_frame_send(c->fd, text, (size_t)n);
     } else if (strcmp(svc, "test") == 0 && strcmp(op, "denied") == 0) {
         reply(c->fd, id, NULL, false, "PERMISSION_DENIED");
     } else {
@@ -490,6 +499,21 @@ static void test_gateway_bad_request_id_is_replaced(void **state)
     assert_int_not_equal(system(cmd), 0); /* the refused value is never logged */
 }
 
+/* --http-threads 0 (the default) is one thread per online CPU, at most 4; a configured
+ * --enclave-connections is kept. The started line says what was chosen. */
+static void test_gateway_started_line_gives_thread_counts(void **state)
+{
+    (void)state;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    long threads = cpus < 1 ? 1 : cpus > 4 ? 4 : cpus;
+    char cmd[600];
+    snprintf(cmd, sizeof cmd,
+             "grep '\"event\":\"started\"' '%s/parent.log' | grep '\"http_threads\":\"%ld\"' | "
+             "grep -q '\"enclave_connections\":\"2\"'",
+             g.dir, threads);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void test_gateway_batch_is_pipelined_and_matched_out_of_order(void **state)
 {
     (void)state;
@@ -556,6 +580,30 @@ static void test_gateway_parse_and_request_errors(void **state)
     json_decref(v);
     v = rpc("{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"nosuch.op\"}", &status);
     assert_string_equal(error_code(v), "UNKNOWN_SERVICE");
+    json_decref(v);
+}
+
+/* The enclave's result text is copied, not rebuilt: a reply that is not well-formed JSON closes
+ * its connection (the call gets UNAVAILABLE), a success without a result is INTERNAL, and the
+ * gateway keeps serving. */
+static void test_gateway_malformed_enclave_replies(void **state)
+{
+    (void)state;
+    int status;
+    json_t *v = rpc("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"test.garbled\"}", &status);
+    assert_int_equal(status, 200);
+    assert_string_equal(error_code(v), "UNAVAILABLE");
+    json_decref(v);
+    v = rpc("{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"test.noresult\"}", &status);
+    assert_string_equal(error_code(v), "INTERNAL");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(v, "error"), "code")),
+                     -32603);
+    json_decref(v);
+    v = rpc("{\"jsonrpc\":\"2.0\",\"id\":\"x\",\"method\":\"system.health\"}", &status);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(v, "result"), "status")),
+                        "ok");
+    assert_string_equal(json_string_value(json_object_get(v, "id")), "x");
+    assert_null(json_object_get(v, "error"));
     json_decref(v);
 }
 
@@ -747,7 +795,9 @@ int main(void)
         cmocka_unit_test(test_gateway_single_call_has_request_id),
         cmocka_unit_test(test_gateway_client_request_id_is_kept),
         cmocka_unit_test(test_gateway_bad_request_id_is_replaced),
+        cmocka_unit_test(test_gateway_started_line_gives_thread_counts),
         cmocka_unit_test(test_gateway_batch_is_pipelined_and_matched_out_of_order),
+        cmocka_unit_test(test_gateway_malformed_enclave_replies),
         cmocka_unit_test(test_gateway_notifications_get_no_content),
         cmocka_unit_test(test_gateway_parse_and_request_errors),
         cmocka_unit_test(test_gateway_limits),

@@ -50,12 +50,27 @@ static void test_request_id_generated_are_16_hex_and_differ(void **state)
     assert_string_not_equal(a, b);
 }
 
+/* Ids come from a per-thread draw of randomness: across several draws they still all differ. */
+static void test_request_id_generated_differ_across_draws(void **state)
+{
+    (void)state;
+    enum { N = 100 };
+    static char ids[N][NSL_REQUEST_ID_GENERATED_LEN + 1];
+    for (size_t i = 0; i < N; i++) {
+        assert_int_equal(nsl_request_id_generate(ids[i]), 0);
+        assert_int_equal(strspn(ids[i], "0123456789abcdef"), 16);
+        for (size_t j = 0; j < i; j++)
+            assert_string_not_equal(ids[i], ids[j]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_request_id_accepts_its_alphabet_up_to_max),
         cmocka_unit_test(test_request_id_refuses_other_characters_and_empty),
         cmocka_unit_test(test_request_id_generated_are_16_hex_and_differ),
+        cmocka_unit_test(test_request_id_generated_differ_across_draws),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

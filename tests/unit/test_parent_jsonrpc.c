@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "parent/jsonrpc.h"
@@ -57,6 +59,29 @@ static void test_jsonrpc_absent_params_become_empty_object(void **state)
                              "\"traceId\":\"t-9\"}");
     free(req);
     json_decref(auth);
+    nsl_jsonrpc_batch_free(&b);
+}
+
+static void test_jsonrpc_enclave_request_escapes_names(void **state)
+{
+    (void)state;
+    struct nsl_rpc_batch b =
+        parse("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"s\\u00e9r\\\"v.o p\\n\","
+              "\"params\":{\"k\":[1,\"\\u0001\"]}}",
+              10);
+    assert_false(b.calls[0].failed);
+    size_t len;
+    char *req = nsl_jsonrpc_enclave_request(&b.calls[0], "p-3", "t.1", NULL, &len);
+    json_error_t jerr;
+    json_t *frame = json_loadb(req, len, JSON_REJECT_DUPLICATES, &jerr);
+    assert_non_null(frame);
+    assert_string_equal(json_string_value(json_object_get(frame, "serviceType")), "s\xc3\xa9r\"v");
+    assert_string_equal(json_string_value(json_object_get(frame, "operation")), "o p\n");
+    assert_string_equal(json_string_value(json_object_get(frame, "traceId")), "t.1");
+    assert_true(json_equal(json_object_get(frame, "params"), b.calls[0].params));
+    assert_int_equal(json_object_size(frame), 5);
+    json_decref(frame);
+    free(req);
     nsl_jsonrpc_batch_free(&b);
 }
 
@@ -196,15 +221,43 @@ static void test_jsonrpc_auth_rejects_malformed(void **state)
     }
 }
 
+/* An enclave reply as the pool hands it over (text scanned as it does). */
+static struct nsl_pool_reply reply_of(const char *text)
+{
+    static const char *const names[] = {"id", "ok", "result", "error"};
+    struct nsl_json_span spans[4];
+    assert_int_equal(nsl_json_scan_object(text, strlen(text), names, 4, spans), 0);
+    return (struct nsl_pool_reply){.text = (char *)text,
+                                   .len = strlen(text),
+                                   .ok = spans[1],
+                                   .result = spans[2],
+                                   .error = spans[3]};
+}
+
+/* The JSON-RPC response rendered for the enclave reply text, parsed back. */
+static json_t *render(const json_t *id, const char *reply_text, nsl_err *code)
+{
+    struct nsl_pool_reply reply = reply_of(reply_text);
+    struct nsl_buf out = {0};
+    assert_int_equal(nsl_jsonrpc_render_enclave(&out, id, &reply, code), 0);
+    json_error_t jerr;
+    json_t *r = json_loadb((const char *)out.data, out.len, JSON_REJECT_DUPLICATES, &jerr);
+    assert_non_null(r);
+    nsl_buf_free(&out);
+    return r;
+}
+
 static void test_jsonrpc_maps_every_enclave_error(void **state)
 {
     (void)state;
     json_t *id = json_string("req");
     for (int code = 1; code < NSL_ERR_COUNT; code++) {
-        json_t *resp = json_pack("{s:s,s:b,s:{s:s,s:s}}", "id", "p-1", "ok", 0, "error", "code",
-                                 nsl_err_name((nsl_err)code), "message", "why");
+        char text[200];
+        snprintf(text, sizeof text,
+                 "{\"id\":\"p-1\",\"ok\":false,\"error\":{\"code\":\"%s\",\"message\":\"why\"}}",
+                 nsl_err_name((nsl_err)code));
         nsl_err got;
-        json_t *r = nsl_jsonrpc_from_enclave(id, resp, &got);
+        json_t *r = render(id, text, &got);
         assert_int_equal(got, code);
         json_t *e = json_object_get(r, "error");
         assert_int_equal(json_integer_value(json_object_get(e, "code")),
@@ -215,7 +268,6 @@ static void test_jsonrpc_maps_every_enclave_error(void **state)
         assert_string_equal(json_string_value(json_object_get(r, "id")), "req");
         assert_string_equal(json_string_value(json_object_get(r, "jsonrpc")), "2.0");
         json_decref(r);
-        json_decref(resp);
     }
     json_decref(id);
 }
@@ -224,20 +276,50 @@ static void test_jsonrpc_maps_result_and_malformed_responses(void **state)
 {
     (void)state;
     nsl_err got;
-    json_t *ok = json_pack("{s:s,s:b,s:{s:i}}", "id", "p-1", "ok", 1, "result", "n", 5);
-    json_t *r = nsl_jsonrpc_from_enclave(NULL, ok, &got);
+    json_t *r = render(NULL, "{\"id\":\"p-1\",\"ok\":true,\"result\":{\"n\":5}}", &got);
     assert_int_equal(got, NSL_OK);
     assert_true(json_is_null(json_object_get(r, "id")));
     assert_int_equal(json_integer_value(json_object_get(json_object_get(r, "result"), "n")), 5);
     json_decref(r);
-    json_decref(ok);
-    json_t *bad = json_pack("{s:s,s:b,s:{s:s}}", "id", "p-1", "ok", 0, "error", "code", "NOPE");
-    r = nsl_jsonrpc_from_enclave(NULL, bad, &got);
-    assert_int_equal(got, NSL_ERR_INTERNAL);
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(r, "error"), "code")),
-                     -32603);
-    json_decref(r);
-    json_decref(bad);
+    static const char *const malformed[] = {
+        "{\"id\":\"p-1\",\"ok\":false,\"error\":{\"code\":\"NOPE\"}}", /* unknown code */
+        "{\"id\":\"p-1\",\"ok\":true}",                                /* no result */
+        "{\"id\":\"p-1\",\"ok\":1,\"result\":{}}",                     /* ok not a boolean */
+        "{\"id\":\"p-1\",\"ok\":false,\"error\":\"x\"}",               /* error not an object */
+        "{\"id\":\"p-1\",\"ok\":false,\"error\":{\"code\":\"OK\"}}",   /* success as an error */
+        "{\"id\":\"p-1\",\"ok\":false,\"error\":{\"code\":\"INTERNAL\",\"code\":\"x\"}}",
+    };
+    for (size_t i = 0; i < sizeof malformed / sizeof malformed[0]; i++) {
+        r = render(NULL, malformed[i], &got);
+        assert_int_equal(got, NSL_ERR_INTERNAL);
+        assert_int_equal(json_integer_value(json_object_get(json_object_get(r, "error"), "code")),
+                         -32603);
+        json_decref(r);
+    }
+}
+
+static void test_jsonrpc_result_text_is_copied_and_ids_render(void **state)
+{
+    (void)state;
+    struct nsl_pool_reply reply =
+        reply_of("{\"ok\":true, \"result\" : [1.50e3, \"\\u00e9\"] ,\"id\":\"p-2\"}");
+    json_t *ids[] = {json_integer(-12), json_string("a\"b"), json_real(0.5), NULL};
+    const char *want[] = {
+        "{\"jsonrpc\":\"2.0\",\"id\":-12,\"result\":[1.50e3, \"\\u00e9\"]}",
+        "{\"jsonrpc\":\"2.0\",\"id\":\"a\\\"b\",\"result\":[1.50e3, \"\\u00e9\"]}",
+        "{\"jsonrpc\":\"2.0\",\"id\":0.5,\"result\":[1.50e3, \"\\u00e9\"]}",
+        "{\"jsonrpc\":\"2.0\",\"id\":null,\"result\":[1.50e3, \"\\u00e9\"]}",
+    };
+    for (size_t i = 0; i < 4; i++) {
+        struct nsl_buf out = {0};
+        nsl_err got;
+        assert_int_equal(nsl_jsonrpc_render_enclave(&out, ids[i], &reply, &got), 0);
+        assert_int_equal(got, NSL_OK);
+        assert_int_equal(out.len, strlen(want[i]));
+        assert_memory_equal(out.data, want[i], out.len);
+        nsl_buf_free(&out);
+        json_decref(ids[i]);
+    }
 }
 
 int main(void)
@@ -245,6 +327,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_jsonrpc_single_call),
         cmocka_unit_test(test_jsonrpc_absent_params_become_empty_object),
+        cmocka_unit_test(test_jsonrpc_enclave_request_escapes_names),
         cmocka_unit_test(test_jsonrpc_batch_and_notification),
         cmocka_unit_test(test_jsonrpc_rejects_bad_envelopes),
         cmocka_unit_test(test_jsonrpc_array_params_are_invalid_params),
@@ -254,6 +337,7 @@ int main(void)
         cmocka_unit_test(test_jsonrpc_auth_rejects_malformed),
         cmocka_unit_test(test_jsonrpc_maps_every_enclave_error),
         cmocka_unit_test(test_jsonrpc_maps_result_and_malformed_responses),
+        cmocka_unit_test(test_jsonrpc_result_text_is_copied_and_ids_render),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
