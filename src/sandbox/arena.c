@@ -115,12 +115,21 @@ int nsl_arena_save(struct nsl_arena *a)
     if (a->bigs)
         return -1;
     size_t len = (size_t)(a->now.top - a->base);
-    uint8_t *image = malloc(len ? len : 1);
-    if (!image)
+    /* Its own read-only mapping: what a job could scribble over (through an interpreter bug)
+     * is the heap, never the image the next job's heap is copied from. */
+    uint8_t *image =
+        mmap(NULL, len ? len : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (image == MAP_FAILED)
         return -1;
     memcpy(image, a->base, len);
-    free(a->image);
+    if (mprotect(image, len ? len : 1, PROT_READ) != 0) {
+        munmap(image, len ? len : 1);
+        return -1;
+    }
+    if (a->image)
+        munmap(a->image, a->image_len ? a->image_len : 1);
     a->image = image;
+    a->image_len = len;
     a->saved = a->now;
     a->high = a->now.top;
     return 0;

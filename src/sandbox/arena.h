@@ -5,7 +5,8 @@
  * runtime installed, before any user code ran); nsl_arena_reset puts that copy back and wipes
  * everything else the heap ever held — the rest of the region it touched and every listed block —
  * so the next job starts from a heap byte-for-byte equal to a fresh one and nothing of the last
- * job survives. Every freed block is wiped at once too. Not thread-safe (a worker runs one job). */
+ * job survives. The image is kept in a read-only mapping of its own. Every freed block is wiped at
+ * once too. Not thread-safe (a worker runs one job). */
 #ifndef NSL_SANDBOX_ARENA_H
 #define NSL_SANDBOX_ARENA_H
 
@@ -27,7 +28,8 @@ struct nsl_arena {
     uint8_t *base, *end; /* the reserved region */
     uint8_t *high;       /* the highest top since the last reset: wiped down to the image */
     struct nsl_arena_state now, saved;
-    uint8_t *image;             /* copy of [base, saved.top), or NULL before nsl_arena_save */
+    uint8_t *image; /* read-only copy of [base, saved.top), or NULL before nsl_arena_save */
+    size_t image_len;
     struct nsl_arena_big *bigs; /* blocks from malloc, still in use */
 };
 

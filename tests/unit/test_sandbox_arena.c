@@ -7,12 +7,16 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "sandbox/arena.h"
 
-#define RESERVE (1u << 20)
+#define RESERVE   (1u << 20)
+#define HDR_PROBE 20 /* a byte of the first block's payload */
 
 static bool all_zero(const uint8_t *p, size_t len)
 {
@@ -58,6 +62,7 @@ static void test_arena_reset_restores_image_and_wipes_the_rest(void **state)
     nsl_arena_free(&a, freed);
     assert_int_equal(nsl_arena_save(&a), 0);
     size_t image_len = (size_t)(a.now.top - a.base);
+    assert_int_equal(a.image_len, image_len);
     uint8_t *image = malloc(image_len);
     memcpy(image, a.base, image_len);
 
@@ -89,6 +94,27 @@ static void test_arena_reset_restores_image_and_wipes_the_rest(void **state)
     free(image);
 }
 
+/* The image the next job's heap is copied from cannot be written, even from inside the worker. */
+static void test_arena_image_is_read_only(void **state)
+{
+    (void)state;
+    struct nsl_arena a;
+    assert_int_equal(nsl_arena_init(&a, RESERVE), 0);
+    memset(nsl_arena_alloc(&a, 64), 'x', 64);
+    assert_int_equal(nsl_arena_save(&a), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        signal(SIGSEGV, SIG_DFL);
+        ((volatile uint8_t *)a.image)[HDR_PROBE] = 'y';
+        _exit(0);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status));
+    assert_int_equal(WTERMSIG(status), SIGSEGV);
+}
+
 static void test_arena_full_region_spills_to_malloc(void **state)
 {
     (void)state;
@@ -116,6 +142,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_arena_blocks_are_aligned_sized_and_reused),
         cmocka_unit_test(test_arena_reset_restores_image_and_wipes_the_rest),
+        cmocka_unit_test(test_arena_image_is_read_only),
         cmocka_unit_test(test_arena_full_region_spills_to_malloc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
