@@ -242,8 +242,9 @@ static void test_sandbox_globals_do_not_survive(void **state)
                       "[\"undefined\",\"undefined\"]");
 }
 
-/* One worker, so every job lands on it: the heap it resets to a saved fresh image after each job
- * (runtime installed, no user code run) is fresh for each job, and a job's own cap applies to it. */
+/* One worker, so every job lands on it: the heap it resets to a saved fresh image after each
+ * job (runtime installed, no user code run) is fresh for each job, and a job's own cap applies
+ * to it. */
 static void test_sandbox_prepared_heaps_are_fresh_on_one_worker(void **state)
 {
     (void)state;
