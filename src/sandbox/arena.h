@@ -4,7 +4,7 @@
  * listed. nsl_arena_save keeps a copy of the region as it is (a freshly created heap with the
  * runtime installed, before any user code ran); nsl_arena_reset puts that copy back and wipes
  * everything else the heap ever held — the rest of the region it touched and every listed block —
- * so the next job starts from a heap byte-for-byte equal to a fresh one and nothing of the last
+ * so the next job starts from a heap byte-for-byte as it was when fresh and nothing of the last
  * job survives. The image is kept in a read-only mapping of its own. Every freed block is wiped at
  * once too. Not thread-safe (a worker runs one job). */
 #ifndef NSL_SANDBOX_ARENA_H

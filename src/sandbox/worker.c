@@ -8,7 +8,7 @@
  * How a heap is fresh for every job at little cost: the worker creates one heap, installs the
  * runtime in it (no user code runs) and saves its memory's image (arena.h). After a job, that
  * image is copied back over the heap and every other byte the job's heap held is wiped, so the
- * next job starts from a heap byte-for-byte equal to a newly created one — no global, prototype
+ * next job starts from a heap byte-for-byte as it was when newly created — no global, prototype
  * change, closure or value survives — without paying for creating and destroying one. The worker
  * answers first and resets afterwards (a heap that grew big is reset before the answer). */
 #include <errno.h>
