@@ -39,6 +39,12 @@ int nsl_jcs_number(double value, char out[32])
         strcpy(out, "0");
         return 0;
     }
+    if (value == trunc(value) && fabs(value) < 9007199254740992.0) {
+        /* An integer a double holds exactly (|n| < 2^53) prints as its digits: the common case
+         * (amounts, counts, timestamps), without the search for the shortest digits below. */
+        snprintf(out, 32, "%lld", (long long)value);
+        return 0;
+    }
     char digits[24], text[64];
     int e;
     const char *sign = value < 0 ? "-" : "";

@@ -320,11 +320,17 @@ static void *worker_main(void *arg)
         nsl_router_run(srv->ctx, &j->req, &j->response);
         nsl_request_free(&j->req);
 
+        /* The I/O thread takes the whole done queue once woken, so only a job that finds the
+         * queue empty needs to wake it; the wake-up is written outside the lock, which every
+         * thread and the I/O thread contend for. */
         pthread_mutex_lock(&srv->lock);
+        bool wake = srv->done.head == NULL;
         queue_push(&srv->done, j);
+        pthread_mutex_unlock(&srv->lock);
         uint64_t one = 1;
-        if (write(srv->done_fd, &one, sizeof one) < 0 && errno != EAGAIN)
+        if (wake && write(srv->done_fd, &one, sizeof one) < 0 && errno != EAGAIN)
             nsl_logf(NSL_LOG_ERROR, "worker_wakeup_failed", "errno %d", errno);
+        pthread_mutex_lock(&srv->lock);
     }
     pthread_mutex_unlock(&srv->lock);
     return NULL;

@@ -1,6 +1,6 @@
 /* Per-invocation state a worker's Duktape heap carries as its udata: the byte budget the custom
  * allocator enforces and the deadline the execution-timeout check reads. Shared between the worker
- * and the Duktape build (duk_exec_timeout.h), so it holds plain C types only. */
+ * and the Duktape build (duk_exec_timeout.h, duk_random.h), so it holds plain C types only. */
 #ifndef NSL_SANDBOX_HEAP_STATE_H
 #define NSL_SANDBOX_HEAP_STATE_H
 
@@ -16,6 +16,9 @@ struct nsl_sandbox_heap {
     bool memory_refused;  /* an allocation was refused for the cap */
     bool timed_out;       /* the timeout check fired */
     void *worker;         /* the worker's per-job context (runtime_api.c) */
+    /* Math.random's xoroshiro128+ state (duk_random.h): seeded by the worker from the kernel,
+     * kept outside the heap so that it moves on from job to job. */
+    uint64_t random_state[2];
 };
 
 #endif

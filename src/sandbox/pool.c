@@ -133,8 +133,8 @@ static nsl_err take(struct nsl_sandbox *sb, struct slot **out, struct nsl_error 
     struct slot *s = NULL;
     pthread_mutex_lock(&sb->lock);
     for (;;) {
-        /* The worker idle longest: after answering, a worker destroys the job's heap and makes
-         * the next one, so the one freed last is the likeliest to be still busy with that. */
+        /* The worker idle longest: after answering, a worker resets its heap (worker.c), so
+         * the one freed last is the likeliest to be still busy with that. */
         for (unsigned i = 0; i < sb->n; i++)
             if (!sb->slots[i].busy && (!s || sb->slots[i].freed < s->freed))
                 s = &sb->slots[i];

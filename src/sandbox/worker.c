@@ -1,31 +1,37 @@
 /* A sandbox worker: forked by the zygote, it prepares itself (no core, warm-up of the lazily
- * initialised paths that would need syscalls later), installs its seccomp filter and then serves
- * jobs from the pool one at a time. Each job gets a FRESH Duktape heap whose allocator enforces
- * the job's byte cap and whose execution-timeout check enforces its deadline; nothing survives
- * from one job to the next. Duktape errors longjmp, so all JS work runs under duk_safe_call.
+ * initialised paths that would need syscalls later, its Duktape heap), installs its seccomp
+ * filter and then serves jobs from the pool one at a time. Each job gets a FRESH Duktape heap
+ * whose allocator enforces the job's byte cap and whose execution-timeout check enforces its
+ * deadline; nothing survives from one job to the next. Duktape errors longjmp, so all JS work runs
+ * under duk_safe_call.
  *
- * Off the invocation's path: the worker answers first, then destroys the job's heap (wiping it;
- * a heap that grew big is destroyed before the answer instead) and creates the next job's heap
- * with the runtime installed while it waits. That heap has run no user code; exactly one job
- * uses it and it is destroyed with that job. */
+ * How a heap is fresh for every job at little cost: the worker creates one heap, installs the
+ * runtime in it (no user code runs) and saves its memory's image (arena.h). After a job, that
+ * image is copied back over the heap and every other byte the job's heap held is wiped, so the
+ * next job starts from a heap byte-for-byte as it was when newly created — no global, prototype
+ * change, closure or value survives — without paying for creating and destroying one. The worker
+ * answers first and resets afterwards (a heap that grew big is reset before the answer). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "sandbox/arena.h"
 #include "sandbox/sandbox_internal.h"
 
-/* Allocation header: the payload size, kept so frees can wipe and the budget can be returned. */
-#define HDR 16
-/* The byte cap while a heap is prepared ahead of its job (a fresh heap with the runtime takes a
- * few hundred KiB); the job's own cap applies from its start, creation included. */
+/* The byte cap while the pristine heap is made (a fresh heap with the runtime takes a few
+ * hundred KiB); a job's own cap applies from its start. */
 #define PREPARE_CAP (16u << 20)
-/* A job's heap is destroyed after the answer only up to this peak size (see nsl_worker_main). */
-#define DEFER_DESTROY_MAX (1u << 20)
+/* A job's heap is reset after the answer only up to this peak size (see nsl_worker_main). */
+#define DEFER_RESET_MAX (1u << 20)
+/* Address space reserved for heaps: a trivial function's heap fits many times over; a bigger
+ * one spills into malloc'd blocks (arena.h). */
+#define ARENA_RESERVE (32u << 20)
 
 /* A job's Duktape-side inputs and outputs (duk_safe_call's udata). */
 struct js_call {
@@ -34,14 +40,14 @@ struct js_call {
     const char *args; /* JSON text */
     size_t args_len;
     bool syntax_only;
-    bool installed; /* the runtime is already in the heap (a prepared heap) */
 };
 
 static int g_fd = -1; /* the socket to the pool */
-/* The state of the one heap the worker holds at a time (prepared, then the job's): its udata
- * for the whole of its life. */
+/* The state of the worker's one heap: its udata for the whole of its life. */
 static struct nsl_sandbox_heap g_heap;
-static duk_context *g_ready;         /* the next job's fresh heap, or NULL */
+static struct nsl_arena g_arena;     /* that heap's memory */
+static duk_context *g_ctx;           /* that heap, fresh: made once, reset after every job */
+static size_t g_fresh_used;          /* bytes a fresh heap holds */
 static struct nsl_worker_job *g_job; /* the running job, until it is answered */
 
 static void *heap_alloc(void *udata, duk_size_t size)
@@ -51,14 +57,13 @@ static void *heap_alloc(void *udata, duk_size_t size)
         h->memory_refused = true;
         return NULL;
     }
-    uint8_t *p = malloc(HDR + size);
+    void *p = nsl_arena_alloc(&g_arena, size);
     if (!p)
         return NULL;
-    memcpy(p, &size, sizeof size);
     h->used += size;
     if (h->used > h->peak)
         h->peak = h->used;
-    return p + HDR;
+    return p;
 }
 
 static void heap_free(void *udata, void *ptr)
@@ -66,12 +71,8 @@ static void heap_free(void *udata, void *ptr)
     struct nsl_sandbox_heap *h = udata;
     if (!ptr)
         return;
-    uint8_t *p = (uint8_t *)ptr - HDR;
-    size_t size;
-    memcpy(&size, p, sizeof size);
-    explicit_bzero(p, HDR + size); /* heap strings can hold secret values */
-    h->used -= size;
-    free(p);
+    h->used -= nsl_arena_size(ptr);
+    nsl_arena_free(&g_arena, ptr); /* wiped: heap strings can hold secret values */
 }
 
 static void *heap_realloc(void *udata, void *ptr, duk_size_t size)
@@ -82,8 +83,7 @@ static void *heap_realloc(void *udata, void *ptr, duk_size_t size)
         heap_free(udata, ptr);
         return NULL;
     }
-    size_t old;
-    memcpy(&old, (uint8_t *)ptr - HDR, sizeof old);
+    size_t old = nsl_arena_size(ptr);
     /* Move rather than realloc, so the old block is wiped too. */
     void *q = heap_alloc(udata, size);
     if (!q)
@@ -136,8 +136,6 @@ static duk_ret_t js_run(duk_context *ctx, void *udata)
     const struct js_call *c = udata;
     if (c->syntax_only)
         return js_compile(ctx, c);
-    if (!c->installed)
-        nsl_runtime_install(ctx);
     js_compile(ctx, c);
     duk_call(ctx, 0);
     duk_pop(ctx);
@@ -238,42 +236,44 @@ static duk_ret_t js_install(duk_context *ctx, void *udata)
     return 0;
 }
 
-/* While idle: the next job's heap, fresh, with the runtime installed (no user code runs here).
- * On any failure there is none and the job creates its own as before. */
-static void prepare_heap(void)
+/* The worker's one heap, made once: fresh, with the runtime installed and no user code run,
+ * then saved (arena.h) so that every job starts from an exact copy of it. */
+static duk_context *make_pristine_heap(void)
 {
-    g_heap = (struct nsl_sandbox_heap){.cap = PREPARE_CAP};
+    if (nsl_arena_init(&g_arena, ARENA_RESERVE) != 0)
+        return NULL;
+    /* Math.random's state (duk_random.h): this worker's own, from the kernel (before the filter,
+     * which refuses getrandom). */
+    if (getrandom(g_heap.random_state, sizeof g_heap.random_state, 0) !=
+        (ssize_t)sizeof g_heap.random_state)
+        return NULL;
+    g_heap.cap = PREPARE_CAP;
     duk_context *ctx = duk_create_heap(heap_alloc, heap_realloc, heap_free, &g_heap, heap_fatal);
-    if (ctx &&
-        (duk_safe_call(ctx, js_install, NULL, 0, 0) != DUK_EXEC_SUCCESS || g_heap.memory_refused)) {
-        duk_destroy_heap(ctx);
-        ctx = NULL;
-    }
-    g_ready = ctx;
+    if (!ctx || duk_safe_call(ctx, js_install, NULL, 0, 0) != DUK_EXEC_SUCCESS ||
+        g_heap.memory_refused || nsl_arena_save(&g_arena) != 0)
+        return NULL;
+    g_fresh_used = g_heap.used;
+    return ctx;
 }
 
-/* The job's heap: the prepared one under the job's cap and deadline, else a new one. */
-static duk_context *job_heap(size_t cap, uint64_t deadline_ns, struct nsl_worker_job *wj,
-                             bool *installed)
+/* The job's heap: the fresh one under the job's cap and deadline, or NULL (LIMIT_EXCEEDED)
+ * when the cap is below what a fresh heap holds. */
+static duk_context *job_heap(size_t cap, uint64_t deadline_ns, struct nsl_worker_job *wj)
 {
-    duk_context *ctx = g_ready;
-    g_ready = NULL;
-    *installed = ctx != NULL;
-    if (!ctx)
-        g_heap = (struct nsl_sandbox_heap){.cap = cap};
-    g_heap.cap = cap;
+    g_heap.used = g_fresh_used;
     g_heap.peak = g_heap.used; /* the job's peak: from the fresh heap's size up */
+    g_heap.cap = cap;
     g_heap.deadline_ns = deadline_ns;
+    g_heap.memory_refused = g_heap.timed_out = false;
     g_heap.worker = wj;
-    if (ctx && g_heap.used > cap) { /* the cap is below what a fresh heap needs */
+    if (g_heap.used > cap) {
         g_heap.memory_refused = true;
-        duk_destroy_heap(ctx);
         return NULL;
     }
-    return ctx ? ctx : duk_create_heap(heap_alloc, heap_realloc, heap_free, &g_heap, heap_fatal);
+    return g_ctx;
 }
 
-/* Runs a job up to its answer (returned); its heap stays in r until end_job. */
+/* Runs a job up to its answer (returned); its heap keeps its state until end_job. */
 static json_t *run_job(const json_t *job, struct job_run *r)
 {
     bool syntax_only = strcmp(json_string_value(json_object_get(job, "type")), "syntax") == 0;
@@ -290,14 +290,10 @@ static json_t *run_job(const json_t *job, struct job_run *r)
     };
     size_t max_result = (size_t)json_integer_value(json_object_get(limits, "max_result"));
     g_job = &r->wj;
-    struct js_call call = {json_string_value(src),
-                           json_string_length(src),
-                           r->args,
-                           strlen(r->args),
-                           syntax_only,
-                           false};
+    struct js_call call = {json_string_value(src), json_string_length(src), r->args,
+                           strlen(r->args), syntax_only};
     r->ctx = job_heap((size_t)json_integer_value(json_object_get(limits, "memory_bytes")),
-                      nsl_sandbox_now_ns() + time_ms * 1000000u, &r->wj, &call.installed);
+                      nsl_sandbox_now_ns() + time_ms * 1000000u, &r->wj);
     if (!r->ctx)
         return done_msg(g_heap.memory_refused ? NSL_ERR_LIMIT_EXCEEDED : NSL_ERR_INTERNAL,
                         "the function's heap could not be created");
@@ -337,14 +333,15 @@ static void finish_answer(json_t *done, const struct job_run *r)
 }
 
 /* After the answer: closes the job (natives throw from now on, so nothing can reach the socket
- * or the logs), destroys its heap — the allocator wipes every block — and frees its C memory. */
+ * or the logs), puts the fresh heap back in place of the job's — the saved image over it, every
+ * other byte it held wiped (arena.h); no JS runs, finalizers included — and frees the job's C
+ * memory. */
 static void end_job(struct job_run *r)
 {
     r->wj.closed = true;
-    g_heap.timed_out = true; /* any JS still run (a finalizer) stops at its first check */
-    g_heap.deadline_ns = 1;
     if (r->ctx)
-        duk_destroy_heap(r->ctx);
+        nsl_arena_reset(&g_arena);
+    g_heap.worker = NULL;
     nsl_runtime_release(&r->wj);
     json_decref(r->wj.logs);
     free(r->args);
@@ -380,10 +377,11 @@ void nsl_worker_main(int fd)
     setrlimit(RLIMIT_CORE, &rl);
     prctl(PR_SET_DUMPABLE, 0);
     warm_up();
+    if ((g_ctx = make_pristine_heap()) == NULL)
+        _exit(2); /* the pool finds the worker gone at its first job and replaces it */
     if (nsl_sandbox_seccomp_install(fd) != 0)
         _exit(2);
     for (;;) {
-        prepare_heap();
         json_t *job = NULL;
         if (nsl_sandbox_recv(fd, -1, &job) != 0)
             _exit(0); /* the pool closed our socket */
@@ -396,9 +394,9 @@ void nsl_worker_main(int fd)
             done = done_msg(NSL_ERR_INTERNAL, "unknown message");
         json_decref(job);
         finish_answer(done, &r);
-        /* A big heap takes long to destroy (and wipe): that happens before the answer, so it
-         * never eats into the time of the next job, which the pool starts counting at once. */
-        if (g_heap.peak > DEFER_DESTROY_MAX)
+        /* A big heap takes long to wipe: that happens before the answer, so it never eats into
+         * the time of the next job, which the pool starts counting at once. */
+        if (g_heap.peak > DEFER_RESET_MAX)
             end_job(&r);
         int rc = done ? nsl_sandbox_send(fd, done) : -1;
         json_decref(done);

@@ -18,6 +18,7 @@
 #include "sandbox/sandbox.h"
 #include "services/function_cache.h"
 #include "services/function_host.h"
+#include "services/function_receipt.h"
 #include "services/function_schedule.h"
 #include "services/service.h"
 
@@ -219,7 +220,8 @@ nsl_err nsl_function_delete(struct nsl_call *call)
     return rc;
 }
 
-/* The receipt of issue 8: hashes of code, args and result, signed (JCS without "signature"). */
+/* The receipt of issue 8 (function_receipt.h): hashes of code, args and result, signed over the
+ * JCS of the receipt without "signature". */
 static nsl_err make_receipt(struct nsl_call *call, const json_t *meta, const json_t *args,
                             const json_t *result, json_t **receipt)
 {
@@ -228,32 +230,37 @@ static nsl_err make_receipt(struct nsl_call *call, const json_t *meta, const jso
     if (!st)
         return call->error.code;
     NSL_TRY(nsl_identity_signer(call->ctx->identity, st, &signer, &call->error));
-    size_t alen, rlen;
+    size_t alen, rlen, len;
     char *ajcs = nsl_jcs_serialize(args, &alen), *rjcs = nsl_jcs_serialize(result, &rlen);
-    char args_hash[65], result_hash[65], pub[67];
+    /* Copies, not references: meta is shared with other invocations (function_cache.h). */
+    struct nsl_function_receipt r = {.function_name = nsl_json_str(meta, "name"),
+                                     .version = nsl_json_int(meta, "version", 0),
+                                     .code_hash = nsl_json_str(meta, "codeHash"),
+                                     .timestamp = (int64_t)time(NULL)};
+    char *text = NULL;
     nsl_err rc = ajcs && rjcs ? NSL_OK : nsl_fail(&call->error, NSL_ERR_INTERNAL, "out of memory");
+    if (rc == NSL_OK && (!r.function_name || !r.code_hash))
+        rc = nsl_fail(&call->error, NSL_ERR_INTERNAL, "the function's record is incomplete");
     if (rc == NSL_OK) {
-        hex_sha256(ajcs, alen, args_hash);
-        hex_sha256(rjcs, rlen, result_hash);
-        nsl_hex_encode(nsl_neo_signing_key_public(signer), NSL_NEO_PUBKEY_LEN, pub);
-        /* Copies, not references: meta is shared with other invocations (function_cache.h). */
-        *receipt = json_pack(
-            "{s:s, s:I, s:s, s:s, s:s, s:I, s:s}", "functionName", nsl_json_str(meta, "name"),
-            "version", nsl_json_int(meta, "version", 0), "codeHash", nsl_json_str(meta, "codeHash"),
-            "argsHash", args_hash, "resultHash", result_hash, "timestamp", (json_int_t)time(NULL),
-            "signerPublicKey", pub);
-        size_t len;
-        char *text = *receipt ? nsl_jcs_serialize(*receipt, &len) : NULL;
-        uint8_t sig[NSL_NEO_SIG_LEN];
-        char sig_hex[2 * NSL_NEO_SIG_LEN + 1];
-        rc = text ? nsl_neo_signing_key_sign(signer, text, len, sig, &call->error)
-                  : nsl_fail(&call->error, NSL_ERR_INTERNAL, "out of memory");
-        if (rc == NSL_OK) {
-            nsl_hex_encode(sig, sizeof sig, sig_hex);
-            json_object_set_new(*receipt, "signature", json_string(sig_hex));
-        }
-        free(text);
+        hex_sha256(ajcs, alen, r.args_hash);
+        hex_sha256(rjcs, rlen, r.result_hash);
+        nsl_hex_encode(nsl_neo_signing_key_public(signer), NSL_NEO_PUBKEY_LEN, r.signer_public_key);
+        text = nsl_function_receipt_jcs(&r, &len);
+        *receipt = text ? nsl_function_receipt_json(&r) : NULL;
+        rc = *receipt ? NSL_OK : nsl_fail(&call->error, NSL_ERR_INTERNAL, "out of memory");
     }
+    uint8_t sig[NSL_NEO_SIG_LEN];
+    char sig_hex[2 * NSL_NEO_SIG_LEN + 1];
+    if (rc == NSL_OK)
+        rc = nsl_neo_signing_key_sign(signer, text, len, sig, &call->error);
+    if (rc == NSL_OK) {
+        nsl_hex_encode(sig, sizeof sig, sig_hex);
+        json_object_set_new(*receipt, "signature", json_string(sig_hex));
+    } else if (*receipt) {
+        json_decref(*receipt);
+        *receipt = NULL;
+    }
+    free(text);
     free(ajcs);
     free(rjcs);
     nsl_neo_signing_key_free(signer);

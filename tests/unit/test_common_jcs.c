@@ -57,6 +57,28 @@ static void test_numbers_match_rfc8785_appendix_b(void **state)
     }
 }
 
+/* Integers below 2^53 take a shorter path than other numbers: the same digits. */
+static void test_integers_print_as_their_digits(void **state)
+{
+    (void)state;
+    static const struct {
+        double value;
+        const char *text;
+    } samples[] = {{1, "1"},
+                   {-1, "-1"},
+                   {40, "40"},
+                   {1795627962, "1795627962"},
+                   {1e15, "1000000000000000"},
+                   {9007199254740991.0, "9007199254740991"},
+                   {-9007199254740991.0, "-9007199254740991"},
+                   {1e20, "100000000000000000000"}};
+    for (size_t i = 0; i < sizeof samples / sizeof samples[0]; i++) {
+        char out[32];
+        assert_int_equal(nsl_jcs_number(samples[i].value, out), 0);
+        assert_string_equal(out, samples[i].text);
+    }
+}
+
 static void test_nan_and_infinity_are_refused(void **state)
 {
     (void)state;
@@ -120,6 +142,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_numbers_match_rfc8785_appendix_b),
+        cmocka_unit_test(test_integers_print_as_their_digits),
         cmocka_unit_test(test_nan_and_infinity_are_refused),
         cmocka_unit_test(test_rfc8785_section_3_2_2_example),
         cmocka_unit_test(test_members_sort_by_utf16_code_units),

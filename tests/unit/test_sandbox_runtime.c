@@ -242,8 +242,9 @@ static void test_sandbox_globals_do_not_survive(void **state)
                       "[\"undefined\",\"undefined\"]");
 }
 
-/* One worker, so every job lands on it: the heap it prepares while idle, with the runtime
- * already installed, is still fresh for each job, and a job's own cap applies to it. */
+/* One worker, so every job lands on it: the heap it resets to a saved fresh image after each
+ * job (runtime installed, no user code run) is fresh for each job, and a job's own cap applies
+ * to it. */
 static void test_sandbox_prepared_heaps_are_fresh_on_one_worker(void **state)
 {
     (void)state;
@@ -264,6 +265,31 @@ static void test_sandbox_prepared_heaps_are_fresh_on_one_worker(void **state)
                      NSL_ERR_LIMIT_EXCEEDED);
     nsl_sandbox_outcome_free(&out);
     expect_result("function main() { return typeof leak; }", "\"undefined\"");
+    nsl_sandbox_stop(sb);
+    sb = shared;
+}
+
+/* Every job starts from the same saved heap image: Math.random's state is kept outside it, so
+ * jobs on one worker do not repeat each other's numbers. */
+static void test_sandbox_math_random_differs_between_jobs(void **state)
+{
+    (void)state;
+    struct nsl_sandbox *shared = sb;
+    struct nsl_error err = {0};
+    assert_int_equal(nsl_sandbox_start(1, &sb, &err), NSL_OK);
+    char *seen[4];
+    for (int i = 0; i < 4; i++) {
+        struct nsl_sandbox_outcome out;
+        assert_int_equal(
+            invoke("function main() { return [Math.random(), Math.random()]; }", &out, &err),
+            NSL_OK);
+        seen[i] = json_dumps(out.result, JSON_COMPACT);
+        nsl_sandbox_outcome_free(&out);
+        for (int j = 0; j < i; j++)
+            assert_string_not_equal(seen[i], seen[j]);
+    }
+    for (int i = 0; i < 4; i++)
+        free(seen[i]);
     nsl_sandbox_stop(sb);
     sb = shared;
 }
@@ -399,6 +425,7 @@ int main(void)
         cmocka_unit_test(test_sandbox_deep_recursion_is_handled),
         cmocka_unit_test(test_sandbox_globals_do_not_survive),
         cmocka_unit_test(test_sandbox_prepared_heaps_are_fresh_on_one_worker),
+        cmocka_unit_test(test_sandbox_math_random_differs_between_jobs),
         cmocka_unit_test(test_sandbox_forbidden_globals_absent),
         cmocka_unit_test(test_sandbox_secrets_via_host),
         cmocka_unit_test(test_sandbox_price_and_crypto),
