@@ -2,7 +2,8 @@
  * Math.random draws from a state in the heap's udata (struct nsl_sandbox_heap) instead of one
  * inside the heap. A worker's heap is reset to the same saved image before every job (arena.h),
  * so a state inside it would repeat the same numbers in every job; this one lives in the worker's
- * C memory, is seeded from the kernel when the worker starts and moves on from job to job.
+ * C memory and is set for every job from the seed the pool sends with it (worker.c), so that no
+ * job (account) can predict the numbers of the next.
  * Heaps without that udata (duk_create_heap_default: the worker's warm-up, benches) share a
  * per-thread state seeded from the clock. The generator is xoroshiro128+, Duktape's own. */
 #ifndef NSL_SANDBOX_DUK_RANDOM_H

@@ -16,8 +16,8 @@ struct nsl_sandbox_heap {
     bool memory_refused;  /* an allocation was refused for the cap */
     bool timed_out;       /* the timeout check fired */
     void *worker;         /* the worker's per-job context (runtime_api.c) */
-    /* Math.random's xoroshiro128+ state (duk_random.h): seeded by the worker from the kernel,
-     * kept outside the heap so that it moves on from job to job. */
+    /* Math.random's xoroshiro128+ state (duk_random.h): kept outside the heap, set for every job
+     * from the pool's seed (first from the kernel, until a job brings one). */
     uint64_t random_state[2];
 };
 

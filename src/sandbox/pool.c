@@ -449,11 +449,21 @@ nsl_err nsl_sandbox_invoke(struct nsl_sandbox *sb, const struct nsl_sandbox_run 
     if (!src)
         return nsl_fail(err, NSL_ERR_INVALID_PARAMS, "source is not UTF-8 text");
     json_t *args = run->args ? json_deep_copy(run->args) : json_null();
+    /* Math.random's state for this job alone (duk_random.h): a worker serves every account, so
+     * a state carried over from the last job would let one account predict another's numbers. */
+    uint8_t seed[16];
+    char seed_hex[2 * sizeof seed + 1];
+    if (nsl_random_bytes(seed, sizeof seed) != 0) {
+        json_decref(src);
+        json_decref(args);
+        return nsl_fail(err, NSL_ERR_INTERNAL, "no randomness for the job");
+    }
+    nsl_hex_encode(seed, sizeof seed, seed_hex);
     uint64_t start = nsl_sandbox_now_ns();
     struct exchange x = {.run = run};
     nsl_err rc = run_job(sb,
-                         json_pack("{s:s,s:o,s:o*,s:o}", "type", "job", "source", src, "args", args,
-                                   "limits", limits_json(&run->limits)),
+                         json_pack("{s:s,s:o,s:o*,s:o,s:s}", "type", "job", "source", src, "args",
+                                   args, "limits", limits_json(&run->limits), "seed", seed_hex),
                          run->limits.time_ms, &x, err);
     out->duration_us = (nsl_sandbox_now_ns() - start) / 1000;
     out->http_requests = x.http;

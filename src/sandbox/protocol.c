@@ -1,5 +1,6 @@
 /* Frames between the pool and a worker: one JSON object per common/frame frame. Messages:
- *   pool -> worker  {"type":"job"|"syntax", "source", "args"?, "limits"?}
+ *   pool -> worker  {"type":"job"|"syntax", "source", "args"?, "limits"?, "seed"?}
+ *                   (seed: 32 hex digits, Math.random's state for this job)
  *   worker -> pool  {"type":"call", "op":"secret"|"price"|"http"|"random", ...}
  *   pool -> worker  {"ok":true, "value"?} | {"ok":false, "code", "message"}
  *   worker -> pool  {"type":"done", "status", "message"?, "stack"?, "line"?, "result"?, "logs",

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/encoding.h"
 #include "sandbox/arena.h"
 #include "sandbox/sandbox_internal.h"
 
@@ -273,6 +274,20 @@ static duk_context *job_heap(size_t cap, uint64_t deadline_ns, struct nsl_worker
     return g_ctx;
 }
 
+/* Math.random's state for the next job, from the pool's seed (32 hex digits). Without a valid
+ * one the state carries on from the last job, which the pool never lets happen. */
+static void reseed_random(const char *seed)
+{
+    uint8_t bytes[sizeof g_heap.random_state];
+    size_t n = 0;
+    if (!seed || nsl_hex_decode(seed, strlen(seed), bytes, sizeof bytes, &n) != 0 ||
+        n != sizeof bytes)
+        return;
+    memcpy(g_heap.random_state, bytes, sizeof bytes);
+    if ((g_heap.random_state[0] | g_heap.random_state[1]) == 0)
+        g_heap.random_state[0] = 1; /* xoroshiro's one state that never moves */
+}
+
 /* Runs a job up to its answer (returned); its heap keeps its state until end_job. */
 static json_t *run_job(const json_t *job, struct job_run *r)
 {
@@ -282,6 +297,7 @@ static json_t *run_job(const json_t *job, struct job_run *r)
     r->args = json_dumps(json_object_get(job, "args"), JSON_ENCODE_ANY | JSON_COMPACT);
     if (!json_is_string(src) || !json_is_object(limits) || !r->args)
         return done_msg(NSL_ERR_INTERNAL, "malformed job");
+    reseed_random(json_string_value(json_object_get(job, "seed")));
     uint64_t time_ms = (uint64_t)json_integer_value(json_object_get(limits, "time_ms"));
     r->wj = (struct nsl_worker_job){
         .fd = g_fd,

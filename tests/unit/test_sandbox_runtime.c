@@ -10,8 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "sandbox/sandbox.h"
+#include "sandbox/sandbox_internal.h"
 
 static struct nsl_sandbox *sb;
 
@@ -411,6 +415,54 @@ static int teardown(void **state)
     return 0;
 }
 
+/* Runs one job with this seed on a worker of its own (the pool's protocol, spoken directly) and
+ * returns its result text. */
+static char *job_with_seed(int fd, const char *seed)
+{
+    json_t *job = json_pack("{s:s, s:s, s:[], s:{s:i, s:i, s:i, s:i}, s:s}", "type", "job",
+                            "source", "function main() { return [Math.random(), Math.random()]; }",
+                            "args", "limits", "time_ms", 1000, "memory_bytes", 16 << 20,
+                            "max_result", 65536, "max_logs", 65536, "seed", seed);
+    json_t *done = NULL;
+    assert_int_equal(nsl_sandbox_send(fd, job), 0);
+    assert_int_equal(nsl_sandbox_recv(fd, 10000, &done), 0);
+    const char *result = json_string_value(json_object_get(done, "result"));
+    assert_non_null(result);
+    char *text = strdup(result);
+    json_decref(job);
+    json_decref(done);
+    return text;
+}
+
+/* Each job's Math.random starts from the seed the pool sends with it: the same seed gives the
+ * same numbers even on a worker that has run other jobs since, so nothing carries over from one
+ * job (one account) to the next. */
+static void test_sandbox_math_random_state_is_the_jobs_seed(void **state)
+{
+    (void)state;
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) { /* keep only the worker's socket: others (the pool's zygote) must see EOF */
+        int fd = dup2(sv[1], 3);
+        close_range(4, ~0u, 0);
+        nsl_worker_main(fd);
+    }
+    close(sv[1]);
+    const char *a = "000102030405060708090a0b0c0d0e0f", *b = "f0e0d0c0b0a090807060504030201000";
+    char *first = job_with_seed(sv[0], a), *other = job_with_seed(sv[0], b),
+         *again = job_with_seed(sv[0], a);
+    assert_string_equal(first, again);
+    assert_string_not_equal(first, other);
+    free(first);
+    free(other);
+    free(again);
+    close(sv[0]);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -426,6 +478,7 @@ int main(void)
         cmocka_unit_test(test_sandbox_globals_do_not_survive),
         cmocka_unit_test(test_sandbox_prepared_heaps_are_fresh_on_one_worker),
         cmocka_unit_test(test_sandbox_math_random_differs_between_jobs),
+        cmocka_unit_test(test_sandbox_math_random_state_is_the_jobs_seed),
         cmocka_unit_test(test_sandbox_forbidden_globals_absent),
         cmocka_unit_test(test_sandbox_secrets_via_host),
         cmocka_unit_test(test_sandbox_price_and_crypto),
