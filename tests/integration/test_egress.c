@@ -32,6 +32,7 @@ static struct {
     int dead_port;
     char allow[256];
     char egress_url[320];
+    char ca_cert[512]; /* the test CA that signed t.ok's certificate */
     struct nsl_egress *eg;
 } t;
 
@@ -80,6 +81,7 @@ static int setup(void **state)
     if (nsl_stack_start_parent(st) != 0)
         return -1;
     snprintf(t.egress_url, sizeof t.egress_url, "unix://%s/egress.sock", st->dir);
+    snprintf(t.ca_cert, sizeof t.ca_cert, "%s", srv.ca_cert);
     struct nsl_error err = {0};
     if (nsl_egress_new(t.egress_url, srv.ca_cert, &t.eg, &err) != NSL_OK) {
         fprintf(stderr, "nsl_egress_new: %s\n", err.message);
@@ -173,6 +175,30 @@ static void test_egress_without_ca_file_trusts_system_bundle_only(void **state)
     url_for(url, sizeof url, t.ok.port);
     expect_error(plain, url, 0, 0, NSL_ERR_UNAVAILABLE, "certificate of 127.0.0.1");
     nsl_egress_free(plain);
+}
+
+/* The trust store is built once, when the client is made: the CA file can be gone by the time
+ * of a request. */
+static void test_egress_trust_is_read_once_at_start(void **state)
+{
+    (void)state;
+    char copy[600], cmd[1300];
+    snprintf(copy, sizeof copy, "%s/ca-read-once.pem", t.stack.dir);
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s'", t.ca_cert, copy);
+    assert_int_equal(system(cmd), 0);
+    struct nsl_egress *eg = NULL;
+    assert_int_equal(nsl_egress_new(t.egress_url, copy, &eg, NULL), NSL_OK);
+    assert_int_equal(unlink(copy), 0);
+    char url[128];
+    url_for(url, sizeof url, t.ok.port);
+    struct nsl_egress_response resp;
+    struct nsl_error err = {0};
+    nsl_err rc = fetch(eg, url, 0, 0, &resp, &err);
+    if (rc != NSL_OK)
+        fail_msg("%s: %s", nsl_err_name(rc), err.message);
+    assert_int_equal(resp.status, 200);
+    nsl_egress_response_clear(&resp);
+    nsl_egress_free(eg);
 }
 
 static void test_egress_refuses_plain_http(void **state)
@@ -278,6 +304,7 @@ int main(void)
         cmocka_unit_test(test_egress_refuses_target_outside_allowlist),
         cmocka_unit_test(test_egress_refuses_certificate_of_other_ca),
         cmocka_unit_test(test_egress_without_ca_file_trusts_system_bundle_only),
+        cmocka_unit_test(test_egress_trust_is_read_once_at_start),
         cmocka_unit_test(test_egress_refuses_plain_http),
         cmocka_unit_test(test_egress_times_out_on_slow_server),
         cmocka_unit_test(test_egress_caps_response_size),
