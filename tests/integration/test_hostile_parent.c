@@ -593,6 +593,32 @@ static void test_malformed_prune_replies_are_refused(void **state)
     assert_still_serving();
 }
 
+static bool sweep_ended_after_its_cap(void *ctx)
+{
+    (void)ctx;
+    return log_lines("nonces_pruned", "\"removed\":\"100\"") > 0;
+}
+
+/* A parent that always answers "one row removed, and more left" cannot keep a sweep going: it
+ * ends after its 100 calls (and logs the 100 rows it was told of); the next starts an interval
+ * later. The enclave serves on. */
+static void test_endless_more_ends_the_sweep_at_its_cap(void **state)
+{
+    (void)state;
+    assert_int_equal(nsl_stack_kill(&stack.enclave_pid, SIGTERM), 0);
+    rewrite("kv.info", NULL, "result.shared", json_true());
+    rewrite("kv.prune", NULL, "result", json_pack("{s:i, s:b}", "removed", 1, "more", 1));
+    assert_int_equal(nsl_stack_start_enclave(&stack), 0);
+    assert_int_equal(nsl_wait_until(storage_ready_again, NULL, 20000), 0);
+    assert_int_equal(nsl_wait_until(sweep_ended_after_its_cap, NULL, 30000), 0);
+    assert_int_equal(log_lines("nonces_pruned", "\"removed\":\"101\""), 0);
+    assert_int_equal(nsl_stack_kill(&stack.enclave_pid, SIGTERM), 0);
+    nsl_hostile_clear(host);
+    assert_int_equal(nsl_stack_start_enclave(&stack), 0);
+    assert_int_equal(nsl_wait_until(storage_ready_again, NULL, 20000), 0);
+    assert_still_serving();
+}
+
 /* ---- broken framing ---- */
 
 static bool reconnected(void *ctx)
@@ -761,6 +787,7 @@ int main(void)
         cmocka_unit_test(test_replayed_or_altered_forwarded_requests),
         cmocka_unit_test(test_wallet_keys_under_a_hostile_parent),
         cmocka_unit_test(test_malformed_prune_replies_are_refused),
+        cmocka_unit_test(test_endless_more_ends_the_sweep_at_its_cap),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
