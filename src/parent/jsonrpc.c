@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/json_render.h"
 #include "common/routes.h"
 
 #define AUTH_VALUE_MAX 512
@@ -208,60 +209,32 @@ static int append_str(struct nsl_buf *out, const char *text)
     return nsl_buf_append(out, text, strlen(text));
 }
 
-/* Appends value as compact JSON; integers and null, the usual ids, without an allocation. */
+/* Appends value as compact JSON; a missing value (no id) as null. */
 static int append_json(struct nsl_buf *out, const json_t *value)
 {
-    if (!value || json_is_null(value))
-        return append_str(out, "null");
-    if (json_is_integer(value)) {
-        char n[32];
-        snprintf(n, sizeof n, "%" JSON_INTEGER_FORMAT, json_integer_value(value));
-        return append_str(out, n);
-    }
-    char *text = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
-    int rc = text ? append_str(out, text) : -1;
-    free(text);
-    return rc;
+    return value ? nsl_json_render(value, out) : append_str(out, "null");
 }
 
-/* Appends text[0, n) as a JSON string. Names of [A-Za-z0-9._-], which is what methods are, need
- * no escaping; anything else is escaped by jansson. */
-static int append_string(struct nsl_buf *out, const char *text, size_t n)
-{
-    static const char plain[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-";
-    size_t k = 0;
-    while (k < n && text[k] && strchr(plain, text[k]))
-        k++;
-    if (k == n)
-        return nsl_buf_append(out, "\"", 1) || nsl_buf_append(out, text, n) ||
-                       nsl_buf_append(out, "\"", 1)
-                   ? -1
-                   : 0;
-    json_t *s = json_stringn(text, n);
-    int rc = s ? append_json(out, s) : -1;
-    json_decref(s);
-    return rc;
-}
-
-/* Rendered as text rather than built as objects and printed: only params and auth go through
- * jansson (id and traceId are of [A-Za-z0-9._-] by construction). */
+/* Rendered as text rather than built as objects and printed (names are UTF-8: they came
+ * through jansson, or are ours). */
 char *nsl_jsonrpc_enclave_request(const struct nsl_rpc_call *call, const char *id,
                                   const char *trace_id, const json_t *auth, size_t *len)
 {
     const char *operation = call->method + call->service_len + 1;
     struct nsl_buf out = {0};
     int rc = nsl_buf_reserve(&out, 256);
-    rc = rc || append_str(&out, "{\"id\":") || append_string(&out, id, strlen(id)) ||
+    rc = rc || append_str(&out, "{\"id\":") || nsl_json_render_string(&out, id, strlen(id)) ||
          append_str(&out, ",\"serviceType\":") ||
-         append_string(&out, call->method, call->service_len) ||
-         append_str(&out, ",\"operation\":") || append_string(&out, operation, strlen(operation)) ||
+         nsl_json_render_string(&out, call->method, call->service_len) ||
+         append_str(&out, ",\"operation\":") ||
+         nsl_json_render_string(&out, operation, strlen(operation)) ||
          append_str(&out, ",\"params\":") ||
          (call->params ? append_json(&out, call->params) : append_str(&out, "{}"));
     if (auth)
         rc = rc || append_str(&out, ",\"auth\":") || append_json(&out, auth);
     if (trace_id)
         rc = rc || append_str(&out, ",\"traceId\":") ||
-             append_string(&out, trace_id, strlen(trace_id));
+             nsl_json_render_string(&out, trace_id, strlen(trace_id));
     rc = rc || nsl_buf_append(&out, "}", 2); /* with the NUL */
     if (rc) {
         nsl_buf_free(&out);
