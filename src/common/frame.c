@@ -31,6 +31,27 @@ int nsl_frame_append(struct nsl_buf *out, const void *payload, size_t len)
     return nsl_buf_append(out, payload, len);
 }
 
+long nsl_frame_begin(struct nsl_buf *out)
+{
+    size_t start = out->len;
+    return nsl_buf_append_u32be(out, 0) == 0 ? (long)start : -1;
+}
+
+int nsl_frame_end(struct nsl_buf *out, size_t start)
+{
+    size_t len = out->len - start - NSL_FRAME_HEADER_LEN;
+    if (len == 0 || len > UINT32_MAX) {
+        out->len = start;
+        return -1;
+    }
+    uint8_t *header = out->data + start;
+    header[0] = (uint8_t)(len >> 24);
+    header[1] = (uint8_t)(len >> 16);
+    header[2] = (uint8_t)(len >> 8);
+    header[3] = (uint8_t)len;
+    return 0;
+}
+
 static int send_all(int fd, const uint8_t *p, size_t len)
 {
     while (len) {

@@ -24,6 +24,11 @@ enum nsl_frame_status nsl_frame_peek(const uint8_t *data, size_t len, size_t max
 
 /* Appends header and payload to out. Returns 0, or -1 if len is 0 or too big for 32 bits. */
 int nsl_frame_append(struct nsl_buf *out, const void *payload, size_t len);
+/* A frame written in place: begin appends a header to be filled and returns where the frame
+ * starts (or -1); the payload is then appended to out; end writes its length into the header.
+ * end returns 0, or -1 (the frame is cut off out again) for an empty or too big payload. */
+long nsl_frame_begin(struct nsl_buf *out);
+int nsl_frame_end(struct nsl_buf *out, size_t start);
 
 /* Blocking helpers for clients (parent pool, host channel, tests): send a whole frame; receive
  * one into a malloc'd, NUL-terminated payload. Return 0, or -1 with errno (EPROTO for a bad

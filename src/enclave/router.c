@@ -76,8 +76,8 @@ bool nsl_router_is_inline(const struct nsl_request *req)
 static void append_envelope(const char *id, bool ok, const char *key, const json_t *value,
                             struct nsl_buf *out)
 {
-    size_t start = out->len;
-    int rc = nsl_buf_append_u32be(out, 0) || nsl_buf_append(out, "{\"id\":", 6) ||
+    long start = nsl_frame_begin(out);
+    int rc = start < 0 || nsl_buf_append(out, "{\"id\":", 6) ||
              (id ? nsl_json_render_string(out, id, strlen(id)) : nsl_buf_append(out, "null", 4));
     if (!rc && ok)
         rc = nsl_buf_append(out, ",\"ok\":true,\"", 12);
@@ -85,17 +85,10 @@ static void append_envelope(const char *id, bool ok, const char *key, const json
         rc = nsl_buf_append(out, ",\"ok\":false,\"", 13);
     rc = rc || nsl_buf_append(out, key, strlen(key)) || nsl_buf_append(out, "\":", 2) ||
          nsl_json_render(value, out) || nsl_buf_append_u8(out, '}');
-    size_t len = out->len - start - NSL_FRAME_HEADER_LEN;
-    if (rc || len > UINT32_MAX) {
-        out->len = start;
+    if (start >= 0 && rc)
+        out->len = (size_t)start;
+    if (rc || nsl_frame_end(out, (size_t)start) != 0)
         nsl_log(NSL_LOG_ERROR, "response_dropped", "reason", "out of memory", NULL);
-        return;
-    }
-    uint8_t *header = out->data + start;
-    header[0] = (uint8_t)(len >> 24);
-    header[1] = (uint8_t)(len >> 16);
-    header[2] = (uint8_t)(len >> 8);
-    header[3] = (uint8_t)len;
 }
 
 void nsl_router_append_error(struct nsl_enclave_ctx *ctx, const char *id,

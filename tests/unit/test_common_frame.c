@@ -294,11 +294,32 @@ static void test_frame_send_to_closed_peer_fails(void **state)
     assert_int_equal(errno, EPIPE);
 }
 
+/* A frame written in place reads back as one frame; an empty one is cut off again. */
+static void test_frame_written_in_place(void **state)
+{
+    (void)state;
+    struct nsl_buf out = {0};
+    assert_int_equal(nsl_buf_append(&out, "xy", 2), 0);
+    long start = nsl_frame_begin(&out);
+    assert_int_equal(start, 2);
+    assert_int_equal(nsl_buf_append(&out, "{\"a\":1}", 7), 0);
+    assert_int_equal(nsl_frame_end(&out, (size_t)start), 0);
+    size_t n = 0;
+    assert_int_equal(nsl_frame_peek(out.data + 2, out.len - 2, 1024, &n), NSL_FRAME_READY);
+    assert_int_equal(n, 7);
+    assert_memory_equal(out.data + 2 + NSL_FRAME_HEADER_LEN, "{\"a\":1}", 7);
+    start = nsl_frame_begin(&out);
+    assert_int_equal(nsl_frame_end(&out, (size_t)start), -1);
+    assert_int_equal(out.len, 2 + NSL_FRAME_HEADER_LEN + 7);
+    nsl_buf_free(&out);
+}
+
 #define PAIR_TEST(f) cmocka_unit_test_setup_teardown(f, setup_pair, teardown_pair)
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_frame_written_in_place),
         cmocka_unit_test(test_frame_peek_needs_four_header_bytes),
         cmocka_unit_test(test_frame_peek_zero_length_is_invalid),
         cmocka_unit_test(test_frame_rejects_oversize_length_from_header_alone),
