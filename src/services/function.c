@@ -245,9 +245,9 @@ static nsl_err make_receipt(struct nsl_call *call, const json_t *meta, const jso
         hex_sha256(ajcs, alen, r.args_hash);
         hex_sha256(rjcs, rlen, r.result_hash);
         nsl_hex_encode(nsl_neo_signing_key_public(signer), NSL_NEO_PUBKEY_LEN, r.signer_public_key);
-        text = nsl_function_receipt_jcs(&r, &len);
-        *receipt = text ? nsl_function_receipt_json(&r) : NULL;
-        rc = *receipt ? NSL_OK : nsl_fail(&call->error, NSL_ERR_INTERNAL, "out of memory");
+        *receipt = nsl_function_receipt_json(&r);
+        text = *receipt ? nsl_jcs_serialize(*receipt, &len) : NULL;
+        rc = text ? NSL_OK : nsl_fail(&call->error, NSL_ERR_INTERNAL, "out of memory");
     }
     uint8_t sig[NSL_NEO_SIG_LEN];
     char sig_hex[2 * NSL_NEO_SIG_LEN + 1];

@@ -1,9 +1,6 @@
 /* The receipt of a function invocation (issue 8 item 5): {functionName, version, codeHash,
- * argsHash, resultHash, timestamp, signerPublicKey, signature}, signed over the RFC 8785 JCS of
- * the receipt without "signature". The receipt has a fixed shape, so its JCS text is written
- * directly instead of building a JSON object and canonicalising it; the result must be
- * byte-identical to nsl_jcs_serialize of the same object (tests/unit/test_function_receipt.c),
- * and a receipt outside that shape falls back to the general path. */
+ * argsHash, resultHash, timestamp, signerPublicKey, signature}, signed over the RFC 8785 JCS
+ * (common/jcs.h) of the receipt without "signature". */
 #ifndef NSL_SERVICES_FUNCTION_RECEIPT_H
 #define NSL_SERVICES_FUNCTION_RECEIPT_H
 
@@ -23,9 +20,5 @@ struct nsl_function_receipt {
 
 /* The receipt as a JSON object, without its signature; NULL when out of memory. */
 json_t *nsl_function_receipt_json(const struct nsl_function_receipt *r);
-/* The JCS text of the receipt without its signature (malloc'd, NUL-terminated, *len bytes):
- * written directly when every string needs no JCS escape and every integer is exact in a double
- * (|n| < 2^53), else through nsl_jcs_serialize. NULL when out of memory. */
-char *nsl_function_receipt_jcs(const struct nsl_function_receipt *r, size_t *len);
 
 #endif
