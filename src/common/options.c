@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/url.h"
 
@@ -317,4 +318,12 @@ void nsl_options_free(const struct nsl_options_spec *spec, void *cfg)
             *field = NULL;
         }
     }
+}
+
+size_t nsl_option_per_cpu(int64_t configured, long most)
+{
+    if (configured > 0)
+        return (size_t)configured;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    return (size_t)(cpus < 1 ? 1 : cpus > most ? most : cpus);
 }

@@ -83,4 +83,8 @@ enum nsl_options_result nsl_options_parse(const struct nsl_options_spec *spec, v
 void nsl_options_print_help(const struct nsl_options_spec *spec, FILE *out);
 void nsl_options_free(const struct nsl_options_spec *spec, void *cfg);
 
+/* A thread or connection count option where 0 means one per online CPU: the configured count, or
+ * the online CPUs clamped to [1, most]. */
+size_t nsl_option_per_cpu(int64_t configured, long most);
+
 #endif

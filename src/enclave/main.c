@@ -42,6 +42,7 @@ struct enclave_config {
     int64_t idle_timeout_ms;
     int64_t write_buffer_max;
     int64_t workers;
+    int64_t io_threads;
     int64_t auth_window_sec;
     int64_t rate_limit;
     int64_t rate_burst;
@@ -87,6 +88,9 @@ static const struct nsl_option options[] = {
                "unsent response bytes per connection before reading from it pauses"),
     NSL_OPTION("workers", NSL_OPT_INT, workers, "16", 1, 256,
                "threads for handlers that may block (on storage round trips, for instance)"),
+    NSL_OPTION("io-threads", NSL_OPT_INT, io_threads, "0", 0, 64,
+               "epoll loops that own connections and answer cached requests (signing) themselves; "
+               "0 = one per online CPU, at most 8"),
     NSL_OPTION(
         "auth-window-sec", NSL_OPT_INT, auth_window_sec, "300", 10, 3600,
         "neo-sig timestamps are accepted this many seconds either side of the enclave clock"),
@@ -184,6 +188,7 @@ static int serve(const struct enclave_config *cfg, struct nsl_enclave_ctx *ctx,
         .idle_timeout_ms = (uint32_t)cfg->idle_timeout_ms,
         .write_buffer_max = (size_t)cfg->write_buffer_max,
         .workers = (uint32_t)cfg->workers,
+        .io_threads = (uint32_t)nsl_option_per_cpu(cfg->io_threads, 8),
     };
     ctx->auth_window_sec = cfg->auth_window_sec;
     ctx->max_secrets = cfg->max_secrets;

@@ -1,7 +1,7 @@
-/* epoll server and worker pool (see server.h). All connection state is touched only by the I/O
- * thread; workers see a job (request in, framed response out) and hand it back through a queue
- * and an eventfd. A connection closed while it has jobs in flight lingers, fd closed, until the
- * last job comes back. */
+/* epoll loops and worker pool (see server.h). A connection belongs to the loop that accepted it
+ * and its state is touched only by that loop's thread; workers see a job (request in, framed
+ * response out) and hand it back through the owning loop's queue and eventfd. A connection closed
+ * while it has jobs in flight lingers, fd closed, until the last job comes back. */
 #define NSL_LOG_COMPONENT NSL_LOGC_SERVER
 #include "enclave/server.h"
 
@@ -23,7 +23,10 @@
 #define READ_CHUNK (64 * 1024)
 #define MAX_EVENTS 256
 
+struct loop;
+
 struct conn {
+    struct loop *loop;
     int fd;
     struct nsl_buf in, out;
     size_t out_off;
@@ -47,19 +50,31 @@ struct job_queue {
     struct job *head, *tail;
 };
 
+/* One epoll loop: its connections, their idle order, and the jobs workers finished for them. */
+struct loop {
+    struct nsl_server *srv;
+    int epfd, done_fd;
+    struct conn *idle_head, *idle_tail;
+    struct conn *graveyard;
+    struct job_queue done; /* under srv->lock */
+    pthread_t thread;
+    bool started;
+};
+
 struct nsl_server {
     struct nsl_server_config cfg;
     struct nsl_enclave_ctx *ctx;
-    int epfd, listen_fd, stop_fd, done_fd, spare_fd;
-    uint32_t nconns;
-    struct conn *idle_head, *idle_tail;
-    struct conn *graveyard;
+    int listen_fd, stop_fd, spare_fd;
+    uint32_t nconns; /* across loops, atomic */
+    pthread_mutex_t spare_lock;
     pthread_mutex_t lock;
     pthread_cond_t work_ready;
-    struct job_queue todo, done;
+    struct job_queue todo;
     bool stopping;
     pthread_t *threads;
     uint32_t nthreads;
+    struct loop *loops;
+    uint32_t nloops;
 };
 
 /* Markers for the non-connection fds in epoll's data.ptr. */
@@ -91,71 +106,73 @@ static void job_free(struct job *j)
 
 /* ---- idle list ---- */
 
-static void idle_unlink(struct nsl_server *srv, struct conn *c)
+static void idle_unlink(struct loop *l, struct conn *c)
 {
     if (c->prev)
         c->prev->next = c->next;
-    else if (srv->idle_head == c)
-        srv->idle_head = c->next;
+    else if (l->idle_head == c)
+        l->idle_head = c->next;
     if (c->next)
         c->next->prev = c->prev;
-    else if (srv->idle_tail == c)
-        srv->idle_tail = c->prev;
+    else if (l->idle_tail == c)
+        l->idle_tail = c->prev;
     c->prev = c->next = NULL;
 }
 
-static void touch(struct nsl_server *srv, struct conn *c)
+static void touch(struct conn *c)
 {
+    struct loop *l = c->loop;
     c->last_active_ms = nsl_monotonic_ms();
-    idle_unlink(srv, c);
-    c->prev = srv->idle_tail;
-    if (srv->idle_tail)
-        srv->idle_tail->next = c;
+    idle_unlink(l, c);
+    c->prev = l->idle_tail;
+    if (l->idle_tail)
+        l->idle_tail->next = c;
     else
-        srv->idle_head = c;
-    srv->idle_tail = c;
+        l->idle_head = c;
+    l->idle_tail = c;
 }
 
 /* ---- connection lifecycle ---- */
 
 /* Dead connections are freed only between loop turns, so no caller in the middle of handling
  * one is left holding a dangling pointer. */
-static void conn_bury(struct nsl_server *srv, struct conn *c)
+static void conn_bury(struct conn *c)
 {
-    c->grave_next = srv->graveyard;
-    srv->graveyard = c;
+    c->grave_next = c->loop->graveyard;
+    c->loop->graveyard = c;
 }
 
-static void free_graveyard(struct nsl_server *srv)
+static void free_graveyard(struct loop *l)
 {
-    while (srv->graveyard) {
-        struct conn *c = srv->graveyard;
-        srv->graveyard = c->grave_next;
+    while (l->graveyard) {
+        struct conn *c = l->graveyard;
+        l->graveyard = c->grave_next;
         nsl_buf_free(&c->in);
         nsl_buf_free(&c->out);
         free(c);
     }
 }
 
-static void conn_close(struct nsl_server *srv, struct conn *c)
+static void conn_close(struct conn *c)
 {
     if (c->dead)
         return;
-    epoll_ctl(srv->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+    struct loop *l = c->loop;
+    epoll_ctl(l->epfd, EPOLL_CTL_DEL, c->fd, NULL);
     close(c->fd);
     c->dead = true;
-    srv->nconns--;
-    idle_unlink(srv, c);
+    __atomic_sub_fetch(&l->srv->nconns, 1, __ATOMIC_RELAXED);
+    idle_unlink(l, c);
     if (c->inflight == 0)
-        conn_bury(srv, c);
+        conn_bury(c);
 }
 
-static void conn_set_events(struct nsl_server *srv, struct conn *c, uint32_t events)
+static void conn_set_events(struct conn *c, uint32_t events)
 {
     if (c->dead || c->events == events)
         return;
     struct epoll_event ev = {.events = events, .data.ptr = c};
-    epoll_ctl(srv->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+    epoll_ctl(c->loop->epfd, EPOLL_CTL_MOD, c->fd, &ev);
     c->events = events;
 }
 
@@ -166,7 +183,7 @@ static bool conn_saturated(const struct nsl_server *srv, const struct conn *c)
 }
 
 /* Writes what the socket takes; closes on error or once a closing connection is flushed. */
-static void conn_flush(struct nsl_server *srv, struct conn *c)
+static void conn_flush(struct conn *c)
 {
     while (c->out_off < c->out.len) {
         ssize_t n = send(c->fd, c->out.data + c->out_off, c->out.len - c->out_off,
@@ -176,16 +193,16 @@ static void conn_flush(struct nsl_server *srv, struct conn *c)
         if (n < 0 && errno == EAGAIN)
             break;
         if (n <= 0) {
-            conn_close(srv, c);
+            conn_close(c);
             return;
         }
         c->out_off += (size_t)n;
-        touch(srv, c);
+        touch(c);
     }
     if (c->out_off == c->out.len) {
         c->out.len = c->out_off = 0;
         if (c->closing) {
-            conn_close(srv, c);
+            conn_close(c);
             return;
         }
     } else if (c->out_off > c->out.cap / 2) {
@@ -194,14 +211,14 @@ static void conn_flush(struct nsl_server *srv, struct conn *c)
     }
 }
 
-static void conn_update_events(struct nsl_server *srv, struct conn *c)
+static void conn_update_events(struct conn *c)
 {
     uint32_t events = 0;
-    if (!c->closing && !conn_saturated(srv, c))
+    if (!c->closing && !conn_saturated(c->loop->srv, c))
         events |= EPOLLIN;
     if (c->out_off < c->out.len)
         events |= EPOLLOUT;
-    conn_set_events(srv, c, events);
+    conn_set_events(c, events);
 }
 
 /* ---- requests ---- */
@@ -266,10 +283,10 @@ static void conn_process(struct nsl_server *srv, struct conn *c)
     nsl_buf_consume(&c->in, off);
 }
 
-static void conn_readable(struct nsl_server *srv, struct conn *c)
+static void conn_readable(struct conn *c)
 {
     if (nsl_buf_reserve(&c->in, READ_CHUNK) != 0) {
-        conn_close(srv, c);
+        conn_close(c);
         return;
     }
     ssize_t n = recv(c->fd, c->in.data + c->in.len, READ_CHUNK, MSG_DONTWAIT);
@@ -277,27 +294,27 @@ static void conn_readable(struct nsl_server *srv, struct conn *c)
         return;
     if (n <= 0) {
         /* Peer closed (or failed): answers still owed are dropped with the connection. */
-        conn_close(srv, c);
+        conn_close(c);
         return;
     }
     c->in.len += (size_t)n;
-    touch(srv, c);
+    touch(c);
 }
 
 /* Alternates handling buffered frames and writing answers until neither makes progress, so
  * frames held back by a full write buffer are handled as soon as it drains. */
-static void conn_pump(struct nsl_server *srv, struct conn *c)
+static void conn_pump(struct conn *c)
 {
     for (;;) {
         size_t before = c->in.len;
-        conn_process(srv, c);
-        conn_flush(srv, c);
+        conn_process(c->loop->srv, c);
+        conn_flush(c);
         if (c->dead)
             return;
         if (c->in.len == before || c->in.len == 0)
             break;
     }
-    conn_update_events(srv, c);
+    conn_update_events(c);
 }
 
 /* ---- worker pool ---- */
@@ -320,15 +337,16 @@ static void *worker_main(void *arg)
         nsl_router_run(srv->ctx, &j->req, &j->response);
         nsl_request_free(&j->req);
 
-        /* The I/O thread takes the whole done queue once woken, so only a job that finds the
+        /* The owning loop takes its whole done queue once woken, so only a job that finds the
          * queue empty needs to wake it; the wake-up is written outside the lock, which every
-         * thread and the I/O thread contend for. */
+         * thread and the loops contend for. */
+        struct loop *owner = j->conn->loop;
         pthread_mutex_lock(&srv->lock);
-        bool wake = srv->done.head == NULL;
-        queue_push(&srv->done, j);
+        bool wake = owner->done.head == NULL;
+        queue_push(&owner->done, j);
         pthread_mutex_unlock(&srv->lock);
         uint64_t one = 1;
-        if (wake && write(srv->done_fd, &one, sizeof one) < 0 && errno != EAGAIN)
+        if (wake && write(owner->done_fd, &one, sizeof one) < 0 && errno != EAGAIN)
             nsl_logf(NSL_LOG_ERROR, "worker_wakeup_failed", "errno %d", errno);
         pthread_mutex_lock(&srv->lock);
     }
@@ -336,25 +354,25 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-static void collect_done(struct nsl_server *srv)
+static void collect_done(struct loop *l)
 {
     uint64_t count;
-    if (read(srv->done_fd, &count, sizeof count) < 0 && errno != EAGAIN)
+    if (read(l->done_fd, &count, sizeof count) < 0 && errno != EAGAIN)
         return;
-    pthread_mutex_lock(&srv->lock);
-    struct job *j = queue_take_all(&srv->done);
-    pthread_mutex_unlock(&srv->lock);
+    pthread_mutex_lock(&l->srv->lock);
+    struct job *j = queue_take_all(&l->done);
+    pthread_mutex_unlock(&l->srv->lock);
     while (j) {
         struct job *next = j->next;
         struct conn *c = j->conn;
         c->inflight--;
         if (c->dead) {
             if (c->inflight == 0)
-                conn_bury(srv, c);
+                conn_bury(c);
         } else {
             if (nsl_buf_append(&c->out, j->response.data, j->response.len) != 0)
                 c->closing = true;
-            conn_pump(srv, c); /* frames held back by the in-flight cap */
+            conn_pump(c); /* frames held back by the in-flight cap */
         }
         job_free(j);
         j = next;
@@ -363,81 +381,105 @@ static void collect_done(struct nsl_server *srv)
 
 /* ---- accept, timers, loop ---- */
 
-static void accept_all(struct nsl_server *srv)
+/* Out of descriptors: free the spare, shed one connection, keep the spare. Loops share the
+ * spare, hence the lock (a rare path). */
+static void shed_one(struct nsl_server *srv)
 {
+    pthread_mutex_lock(&srv->spare_lock);
+    close(srv->spare_fd);
+    int fd = accept(srv->listen_fd, NULL, NULL);
+    if (fd >= 0)
+        close(fd);
+    srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    pthread_mutex_unlock(&srv->spare_lock);
+    nsl_log(NSL_LOG_WARN, "connection_refused", "reason", "out of file descriptors", NULL);
+}
+
+/* A slot under max_connections, taken atomically since every loop accepts. */
+static bool take_slot(struct nsl_server *srv)
+{
+    if (__atomic_add_fetch(&srv->nconns, 1, __ATOMIC_RELAXED) <= srv->cfg.max_connections)
+        return true;
+    __atomic_sub_fetch(&srv->nconns, 1, __ATOMIC_RELAXED);
+    return false;
+}
+
+static void accept_all(struct loop *l)
+{
+    struct nsl_server *srv = l->srv;
     for (;;) {
         int fd = accept4(srv->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EMFILE || errno == ENFILE) {
-                /* Out of descriptors: free the spare, shed one connection, keep the spare. */
-                close(srv->spare_fd);
-                fd = accept(srv->listen_fd, NULL, NULL);
-                if (fd >= 0)
-                    close(fd);
-                srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-                nsl_log(NSL_LOG_WARN, "connection_refused", "reason", "out of file descriptors",
-                        NULL);
+                shed_one(srv);
                 continue;
             }
-            return; /* EAGAIN, or a transient error the next wakeup retries */
+            return; /* EAGAIN (another loop took it), or a transient error the next wakeup retries
+                     */
         }
-        struct conn *c = srv->nconns < srv->cfg.max_connections ? calloc(1, sizeof *c) : NULL;
+        bool slot = take_slot(srv);
+        struct conn *c = slot ? calloc(1, sizeof *c) : NULL;
         if (!c) {
-            nsl_log(NSL_LOG_WARN, "connection_refused", "reason", "connection limit", NULL);
+            if (slot)
+                __atomic_sub_fetch(&srv->nconns, 1, __ATOMIC_RELAXED);
+            nsl_log(NSL_LOG_WARN, "connection_refused", "reason",
+                    slot ? "out of memory" : "connection limit", NULL);
             close(fd);
             continue;
         }
+        c->loop = l;
         c->fd = fd;
         c->events = EPOLLIN;
         struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
-        if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+        if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+            __atomic_sub_fetch(&srv->nconns, 1, __ATOMIC_RELAXED);
             close(fd);
             free(c);
             continue;
         }
-        srv->nconns++;
-        touch(srv, c);
+        touch(c);
     }
 }
 
 /* Closes connections idle past the timeout; returns ms until the next one could expire. */
-static int expire_idle(struct nsl_server *srv)
+static int expire_idle(struct loop *l)
 {
     uint64_t now = nsl_monotonic_ms();
-    while (srv->idle_head) {
-        struct conn *c = srv->idle_head;
-        uint64_t deadline = c->last_active_ms + srv->cfg.idle_timeout_ms;
+    while (l->idle_head) {
+        struct conn *c = l->idle_head;
+        uint64_t deadline = c->last_active_ms + l->srv->cfg.idle_timeout_ms;
         if (deadline > now)
             return (int)(deadline - now) + 1;
         if (c->inflight > 0) {
-            touch(srv, c); /* waiting on us is not idleness */
+            touch(c); /* waiting on us is not idleness */
             continue;
         }
-        conn_close(srv, c);
+        conn_close(c);
     }
     return -1;
 }
 
-static void conn_event(struct nsl_server *srv, struct conn *c, uint32_t events)
+static void conn_event(struct conn *c, uint32_t events)
 {
     if (c->dead)
         return;
     if (events & (EPOLLERR | EPOLLHUP) && !(events & EPOLLIN)) {
-        conn_close(srv, c);
+        conn_close(c);
         return;
     }
     if (events & EPOLLIN)
-        conn_readable(srv, c);
+        conn_readable(c);
     if (!c->dead)
-        conn_pump(srv, c);
+        conn_pump(c);
 }
 
-int nsl_server_run(struct nsl_server *srv)
+/* One loop's turns until the stop eventfd (never read, so every loop sees it) fires. */
+static int loop_run(struct loop *l)
 {
     struct epoll_event events[MAX_EVENTS];
     for (;;) {
-        int timeout = expire_idle(srv);
-        int n = epoll_wait(srv->epfd, events, MAX_EVENTS, timeout);
+        int timeout = expire_idle(l);
+        int n = epoll_wait(l->epfd, events, MAX_EVENTS, timeout);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
@@ -447,14 +489,43 @@ int nsl_server_run(struct nsl_server *srv)
             if (tag == &stop_tag)
                 return 0;
             if (tag == &listen_tag)
-                accept_all(srv);
+                accept_all(l);
             else if (tag == &done_tag)
-                collect_done(srv);
+                collect_done(l);
             else
-                conn_event(srv, tag, events[i].events);
+                conn_event(tag, events[i].events);
         }
-        free_graveyard(srv);
+        free_graveyard(l);
     }
+}
+
+static void *loop_main(void *arg)
+{
+    struct loop *l = arg;
+    if (loop_run(l) != 0) {
+        nsl_logf(NSL_LOG_ERROR, "io_loop_failed", "errno %d", errno);
+        nsl_server_stop(l->srv); /* the other loops end too */
+    }
+    return NULL;
+}
+
+int nsl_server_run(struct nsl_server *srv)
+{
+    bool all_started = true;
+    for (uint32_t i = 1; i < srv->nloops && all_started; i++)
+        all_started = srv->loops[i].started =
+            pthread_create(&srv->loops[i].thread, NULL, loop_main, &srv->loops[i]) == 0;
+    if (!all_started)
+        nsl_server_stop(srv); /* loop 0 and those started end at once */
+    int rc = loop_run(&srv->loops[0]);
+    if (rc != 0)
+        nsl_server_stop(srv);
+    for (uint32_t i = 1; i < srv->nloops; i++) {
+        if (srv->loops[i].started)
+            pthread_join(srv->loops[i].thread, NULL);
+        srv->loops[i].started = false;
+    }
+    return all_started ? rc : -1;
 }
 
 void nsl_server_stop(struct nsl_server *srv)
@@ -464,10 +535,33 @@ void nsl_server_stop(struct nsl_server *srv)
     (void)rc;
 }
 
-static int watch(struct nsl_server *srv, int fd, void *tag)
+static int watch(struct loop *l, int fd, uint32_t events, void *tag)
 {
-    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = tag};
-    return epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev);
+    struct epoll_event ev = {.events = events, .data.ptr = tag};
+    return epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+/* The listening socket wakes one loop per connection (EPOLLEXCLUSIVE); a busy loop is not
+ * waiting, so new connections tend to go to the idler ones. */
+static int loop_init(struct nsl_server *srv, struct loop *l)
+{
+    l->srv = srv;
+    l->epfd = epoll_create1(EPOLL_CLOEXEC);
+    l->done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (l->epfd < 0 || l->done_fd < 0)
+        return -1;
+    uint32_t accept_events = srv->nloops > 1 ? EPOLLIN | EPOLLEXCLUSIVE : EPOLLIN;
+    return watch(l, srv->listen_fd, accept_events, &listen_tag) ||
+                   watch(l, srv->stop_fd, EPOLLIN, &stop_tag) ||
+                   watch(l, l->done_fd, EPOLLIN, &done_tag)
+               ? -1
+               : 0;
+}
+
+static void close_if_open(int fd)
+{
+    if (fd >= 0)
+        close(fd);
 }
 
 struct nsl_server *nsl_server_create(const struct nsl_server_config *cfg, int listen_fd,
@@ -481,41 +575,35 @@ struct nsl_server *nsl_server_create(const struct nsl_server_config *cfg, int li
     srv->cfg = *cfg;
     srv->ctx = ctx;
     srv->listen_fd = listen_fd;
-    srv->epfd = epoll_create1(EPOLL_CLOEXEC);
     srv->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    srv->done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    pthread_mutex_init(&srv->spare_lock, NULL);
     pthread_mutex_init(&srv->lock, NULL);
     pthread_cond_init(&srv->work_ready, NULL);
+    srv->nloops = cfg->io_threads > 0 ? cfg->io_threads : 1;
+    srv->loops = calloc(srv->nloops, sizeof *srv->loops);
+    for (uint32_t i = 0; srv->loops && i < srv->nloops; i++)
+        srv->loops[i].epfd = srv->loops[i].done_fd = -1;
     srv->threads = calloc(cfg->workers, sizeof *srv->threads);
-    if (srv->epfd < 0 || srv->stop_fd < 0 || srv->done_fd < 0 || !srv->threads ||
-        watch(srv, listen_fd, &listen_tag) || watch(srv, srv->stop_fd, &stop_tag) ||
-        watch(srv, srv->done_fd, &done_tag)) {
+    bool ok = srv->stop_fd >= 0 && srv->loops && srv->threads;
+    for (uint32_t i = 0; ok && i < srv->nloops; i++)
+        ok = loop_init(srv, &srv->loops[i]) == 0;
+    for (; ok && srv->nthreads < cfg->workers; srv->nthreads++)
+        ok = pthread_create(&srv->threads[srv->nthreads], NULL, worker_main, srv) == 0;
+    if (!ok) {
         nsl_server_destroy(srv);
         return NULL;
-    }
-    for (; srv->nthreads < cfg->workers; srv->nthreads++) {
-        if (pthread_create(&srv->threads[srv->nthreads], NULL, worker_main, srv) != 0) {
-            nsl_server_destroy(srv);
-            return NULL;
-        }
     }
     return srv;
 }
 
-static void close_if_open(int fd)
-{
-    if (fd >= 0)
-        close(fd);
-}
-
-static void drop_jobs(struct nsl_server *srv, struct job *j)
+static void drop_jobs(struct job *j)
 {
     while (j) {
         struct job *next = j->next;
         struct conn *c = j->conn;
         if (--c->inflight == 0 && c->dead)
-            conn_bury(srv, c);
+            conn_bury(c);
         job_free(j);
         j = next;
     }
@@ -531,18 +619,23 @@ void nsl_server_destroy(struct nsl_server *srv)
     pthread_mutex_unlock(&srv->lock);
     for (uint32_t i = 0; i < srv->nthreads; i++)
         pthread_join(srv->threads[i], NULL);
-    /* Workers are gone: jobs still queued or done are ours, then every connection. */
-    drop_jobs(srv, queue_take_all(&srv->todo));
-    drop_jobs(srv, queue_take_all(&srv->done));
-    while (srv->idle_head)
-        conn_close(srv, srv->idle_head);
-    free_graveyard(srv);
+    /* Workers and loops are gone: jobs still queued or done are ours, then every connection. */
+    drop_jobs(queue_take_all(&srv->todo));
+    for (uint32_t i = 0; srv->loops && i < srv->nloops; i++) {
+        struct loop *l = &srv->loops[i];
+        drop_jobs(queue_take_all(&l->done));
+        while (l->idle_head)
+            conn_close(l->idle_head);
+        free_graveyard(l);
+        close_if_open(l->epfd);
+        close_if_open(l->done_fd);
+    }
+    free(srv->loops);
     free(srv->threads);
     close_if_open(srv->listen_fd);
-    close_if_open(srv->epfd);
     close_if_open(srv->stop_fd);
-    close_if_open(srv->done_fd);
     close_if_open(srv->spare_fd);
+    pthread_mutex_destroy(&srv->spare_lock);
     pthread_mutex_destroy(&srv->lock);
     pthread_cond_destroy(&srv->work_ready);
     free(srv);

@@ -1,5 +1,6 @@
-/* The enclave's request server: one epoll I/O thread that owns every connection, plus a pool of
- * worker threads for handlers that may block. Requests on one connection are pipelined and their
+/* The enclave's request server: io_threads epoll loops (I/O threads), each owning the
+ * connections it accepted and answering cached and inline requests itself, plus a pool of worker
+ * threads for handlers that may block. Requests on one connection are pipelined and their
  * responses leave in completion order. Per connection: a frame-size cap, an in-flight cap, a
  * write-buffer cap (both caps apply backpressure by pausing reads, never by dropping), and an
  * idle timeout, so a slow or silent client only ever holds up itself. */
@@ -18,6 +19,7 @@ struct nsl_server_config {
     uint32_t idle_timeout_ms;
     size_t write_buffer_max;
     uint32_t workers;
+    uint32_t io_threads; /* 0 is taken as 1 */
 };
 
 struct nsl_server;

@@ -226,17 +226,9 @@ static int wait_for_stop(const sigset_t *signals, int argc, char **argv)
     }
 }
 
-/* A thread or connection count: the configured one, or (0) one per online CPU up to most. More
- * than the CPUs only adds wake-ups and hand-offs between threads: on 2 CPUs, 4 HTTP threads and 8
- * pool readers cost the wallet HTTP bench about a fifth of its requests per CPU-second. */
-static size_t per_cpu(int64_t configured, long most)
-{
-    if (configured > 0)
-        return (size_t)configured;
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    return (size_t)(cpus < 1 ? 1 : cpus > most ? most : cpus);
-}
-
+/* More threads than CPUs only add wake-ups and hand-offs between threads: on 2 CPUs, 4 HTTP
+ * threads and 8 pool readers cost the wallet HTTP bench about a fifth of its requests per
+ * CPU-second; hence the per-CPU defaults below. */
 static int serve(const struct nsl_parent_config *cfg, const sigset_t *signals, int argc,
                  char **argv)
 {
@@ -245,11 +237,13 @@ static int serve(const struct nsl_parent_config *cfg, const sigset_t *signals, i
     struct nsl_metrics *metrics = nsl_metrics_new();
     struct nsl_blobstore *store = open_host_context(cfg, metrics, &host_ctx);
     struct nsl_pool_config pool_cfg = {.url = cfg->enclave,
-                                       .connections = per_cpu(cfg->enclave_connections, 8),
+                                       .connections =
+                                           nsl_option_per_cpu(cfg->enclave_connections, 8),
                                        .max_frame = (size_t)cfg->max_frame};
     struct nsl_pool *pool = metrics ? nsl_pool_new(&pool_cfg, metrics) : NULL;
     struct nsl_http_config http_cfg = {.listen = cfg->http,
-                                       .threads = (unsigned)per_cpu(cfg->http_threads, 4),
+                                       .threads =
+                                           (unsigned)nsl_option_per_cpu(cfg->http_threads, 4),
                                        .max_body = (size_t)cfg->max_body,
                                        .max_batch = (size_t)cfg->max_batch,
                                        .request_timeout_ms = (int)cfg->request_timeout_ms};

@@ -1,5 +1,6 @@
 /* nsl-enclave over raw frames: framing errors, envelope errors, pipelining, many connections,
- * backpressure from a client that stops reading, and the host channel's reconnection. */
+ * backpressure from a client that stops reading, and the host channel's reconnection. The
+ * enclave runs three I/O loops, so connections land on different loops, as in production. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -34,6 +35,8 @@ static int start_enclave(void **state)
     stack.enclave_extra[3] = "8192";
     stack.enclave_extra[4] = "--max-frame";
     stack.enclave_extra[5] = "65536";
+    stack.enclave_extra[6] = "--io-threads";
+    stack.enclave_extra[7] = "3";
     return nsl_stack_start_enclave(&stack);
 }
 
@@ -321,6 +324,110 @@ static void test_vanishing_clients_do_not_disturb_server(void **state)
     close(fd);
 }
 
+/* Clients on their own threads and connections, each pipelining requests answered on its loop
+ * (health) and by workers (attestation, which here answers UNAVAILABLE: this enclave has no
+ * parent, so no storage), whose answers must come back to the loop that owns the connection. */
+#define PARALLEL_CLIENTS  6
+#define PARALLEL_REQUESTS 60
+
+static void *parallel_client(void *arg)
+{
+    intptr_t failures = 0;
+    int who = (int)(intptr_t)arg;
+    int fd = nsl_test_connect(stack.enclave_url);
+    struct nsl_buf out = {0};
+    for (int i = 0; i < PARALLEL_REQUESTS; i++) {
+        char req[160];
+        int n = snprintf(req, sizeof req, "{\"id\":\"c%d-%d\",%s}", who, i,
+                         i % 2 ? "\"serviceType\":\"system\",\"operation\":\"health\""
+                               : "\"serviceType\":\"attestation\",\"operation\":\"getDocument\","
+                                 "\"params\":{\"nonce\":\"01\"}");
+        failures += nsl_frame_append(&out, req, (size_t)n) != 0;
+    }
+    failures += fd < 0 || send(fd, out.data, out.len, MSG_NOSIGNAL) != (ssize_t)out.len;
+    nsl_buf_free(&out);
+    bool seen[PARALLEL_REQUESTS] = {0};
+    for (int i = 0; fd >= 0 && i < PARALLEL_REQUESTS; i++) {
+        char *text = NULL;
+        size_t len;
+        int k = -1, from = -1;
+        json_t *reply =
+            nsl_frame_recv(fd, 1 << 20, 10000, &text, &len) == 0 ? json_loads(text, 0, NULL) : NULL;
+        free(text);
+        const char *id = json_string_value(json_object_get(reply, "id"));
+        bool ok = id && sscanf(id, "c%d-%d", &from, &k) == 2 && from == who && k >= 0 &&
+                  k < PARALLEL_REQUESTS && !seen[k];
+        const char *code =
+            json_string_value(json_object_get(json_object_get(reply, "error"), "code"));
+        if (ok && k % 2)
+            ok = json_is_true(json_object_get(reply, "ok"));
+        else if (ok)
+            ok = code && strcmp(code, "UNAVAILABLE") == 0;
+        if (ok)
+            seen[k] = true;
+        failures += !ok;
+        json_decref(reply);
+    }
+    if (fd >= 0)
+        close(fd);
+    return (void *)failures;
+}
+
+static void test_parallel_clients_on_several_loops_get_their_own_answers(void **state)
+{
+    (void)state;
+    pthread_t threads[PARALLEL_CLIENTS];
+    for (int i = 0; i < PARALLEL_CLIENTS; i++)
+        assert_int_equal(pthread_create(&threads[i], NULL, parallel_client, (void *)(intptr_t)i),
+                         0);
+    for (int i = 0; i < PARALLEL_CLIENTS; i++) {
+        void *failures = NULL;
+        pthread_join(threads[i], &failures);
+        assert_int_equal((intptr_t)failures, 0);
+    }
+}
+
+/* The connection limit counts connections on every loop together. */
+static void test_connection_limit_spans_loops(void **state)
+{
+    (void)state;
+    static struct nsl_stack limited;
+    assert_int_equal(nsl_stack_init(&limited), 0);
+    const char *extra[] = {"--max-connections", "4", "--io-threads", "3"};
+    memcpy(limited.enclave_extra, extra, sizeof extra);
+    assert_int_equal(nsl_stack_start_enclave(&limited), 0);
+    int fds[4];
+    const char req[] = "{\"id\":\"l\",\"serviceType\":\"system\",\"operation\":\"health\"}";
+    for (int i = 0; i < 4; i++) {
+        fds[i] = nsl_test_connect(limited.enclave_url);
+        assert_true(fds[i] >= 0);
+        char *text = NULL;
+        assert_int_equal(nsl_test_roundtrip(fds[i], req, &text), 0); /* accepted and served */
+        free(text);
+    }
+    int fifth = nsl_test_connect(limited.enclave_url);
+    assert_true(fifth >= 0);
+    assert_true(closed_by_peer(fifth, 5000));
+    close(fifth);
+    close(fds[0]); /* frees a slot, whichever loop held it */
+    char *text = NULL;
+    int again = -1;
+    for (int tries = 0; tries < 100 && !text; tries++) {
+        again = nsl_test_connect(limited.enclave_url);
+        if (again >= 0 && nsl_test_roundtrip(again, req, &text) != 0) {
+            close(again);
+            again = -1;
+            usleep(20000); /* the close may not have reached the enclave yet */
+        }
+    }
+    assert_non_null(text);
+    free(text);
+    close(again);
+    for (int i = 1; i < 4; i++)
+        close(fds[i]);
+    assert_int_equal(nsl_stack_stop(&limited), 0);
+}
+
 /* ---- host channel against a fake parent listener ---- */
 
 struct fake_host {
@@ -440,6 +547,8 @@ int main(void)
         cmocka_unit_test(test_1000_idle_connections_plus_one_working),
         cmocka_unit_test(test_client_that_stops_reading_delays_no_one),
         cmocka_unit_test(test_vanishing_clients_do_not_disturb_server),
+        cmocka_unit_test(test_parallel_clients_on_several_loops_get_their_own_answers),
+        cmocka_unit_test(test_connection_limit_spans_loops),
         cmocka_unit_test(test_host_channel_connects_pings_and_reconnects),
     };
     return cmocka_run_group_tests(tests, start_enclave, stop_enclave);

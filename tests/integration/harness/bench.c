@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -349,4 +351,28 @@ double nsl_sqlite_raw_writes(const char *dir, int per_txn, size_t value_len, dou
     sqlite3_close(db);
     free(value);
     return rate;
+}
+
+int nsl_tcp_loopback_pair(int *client, int *server)
+{
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof addr;
+    int one = 1, listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    *client = *server = -1;
+    if (listener >= 0 && bind(listener, (struct sockaddr *)&addr, sizeof addr) == 0 &&
+        listen(listener, 1) == 0 && getsockname(listener, (struct sockaddr *)&addr, &len) == 0 &&
+        (*client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0 &&
+        connect(*client, (struct sockaddr *)&addr, sizeof addr) == 0)
+        *server = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
+    if (listener >= 0)
+        close(listener);
+    if (*server < 0) {
+        if (*client >= 0)
+            close(*client);
+        *client = -1;
+        return -1;
+    }
+    setsockopt(*client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    setsockopt(*server, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    return 0;
 }

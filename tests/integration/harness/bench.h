@@ -42,6 +42,9 @@ double nsl_process_cpu_seconds(pid_t pid);
 long nsl_process_status(pid_t pid, const char *field);
 /* Open descriptors of a process (entries of /proc/PID/fd), or -1. */
 long nsl_process_open_fds(pid_t pid);
+/* A connected loopback TCP pair (127.0.0.1, TCP_NODELAY on both ends), as between an HTTP
+ * client and server. Returns 0, or -1 with nothing left open. */
+int nsl_tcp_loopback_pair(int *client, int *server);
 /* `openssl speed -seconds S ecdsap256` signatures per second (one core), or -1. */
 double nsl_openssl_ecdsa_sign_rate(int seconds);
 
