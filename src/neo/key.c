@@ -1,5 +1,6 @@
 /* secp256r1 keys, signing and verification on OpenSSL 3's EVP interface (see key.h). EC_POINT and
- * ECDSA_SIG are the non-deprecated helpers for point arithmetic and DER <-> r||s conversion. */
+ * ECDSA_SIG are the non-deprecated helpers for point arithmetic and r||s -> DER conversion; the
+ * signing side reads OpenSSL's DER itself (der_to_raw). */
 #include "neo/key.h"
 
 #include <openssl/bn.h>
@@ -8,7 +9,6 @@
 #include <openssl/evp.h>
 #include <openssl/obj_mac.h>
 #include <openssl/param_build.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -170,27 +170,54 @@ static EVP_PKEY *pkey_from(const uint8_t *pub, size_t publen, const BIGNUM *priv
     return pkey;
 }
 
-/* r || s of a DER signature, s folded to the low half of the order. */
-static int der_to_raw(const struct curve *c, const uint8_t *der, size_t len,
-                      uint8_t sig[NSL_NEO_SIG_LEN])
+/* secp256r1's group order n and n >> 1: a signature whose s is above the latter is folded to
+ * n - s (Neo, like Bitcoin, wants low-S signatures). */
+static const uint8_t group_order[32] = {
+    0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51};
+static const uint8_t half_order[32] = {
+    0x7f, 0xff, 0xff, 0xff, 0x80, 0x00, 0x00, 0x00, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xde, 0x73, 0x7d, 0x56, 0xd3, 0x8b, 0xcf, 0x42, 0x79, 0xdc, 0xe5, 0x61, 0x7e, 0x31, 0x92, 0xa8};
+
+/* One positive DER INTEGER of at most 32 significant bytes, right-aligned into out; advances *p.
+ * Byte-level rather than through ECDSA_SIG and BIGNUMs: this runs on every signature. */
+static int der_scalar(const uint8_t **p, const uint8_t *end, uint8_t out[32])
 {
-    const uint8_t *p = der;
-    ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &p, (long)len);
-    BIGNUM *s = BN_new(), *half = BN_new();
-    const BIGNUM *r0 = NULL, *s0 = NULL;
-    const BIGNUM *order = EC_GROUP_get0_order(c->group);
-    int ok = es && s && half;
-    if (ok) {
-        ECDSA_SIG_get0(es, &r0, &s0);
-        ok = BN_copy(s, s0) && BN_rshift1(half, order);
+    const uint8_t *q = *p;
+    if (end - q < 2 || q[0] != 0x02 || q[1] == 0 || q[1] > 33 || end - q - 2 < q[1])
+        return -1;
+    size_t len = q[1];
+    q += 2;
+    if (q[0] & 0x80)
+        return -1; /* negative */
+    if (len == 33) {
+        if (q[0] != 0)
+            return -1;
+        q++;
+        len--;
     }
-    if (ok && BN_cmp(s, half) > 0)
-        ok = BN_sub(s, order, s);
-    ok = ok && BN_bn2binpad(r0, sig, 32) == 32 && BN_bn2binpad(s, sig + 32, 32) == 32;
-    BN_free(half);
-    BN_free(s);
-    ECDSA_SIG_free(es);
-    return ok ? 0 : -1;
+    memset(out, 0, 32 - len);
+    memcpy(out + 32 - len, q, len);
+    *p = q + len;
+    return 0;
+}
+
+/* r || s of a DER ECDSA-Sig-Value (as OpenSSL gives it), s folded to the low half of the order. */
+static int der_to_raw(const uint8_t *der, size_t len, uint8_t sig[NSL_NEO_SIG_LEN])
+{
+    const uint8_t *p = der + 2, *end = der + len;
+    if (len < 2 || der[0] != 0x30 || der[1] != len - 2 || der_scalar(&p, end, sig) != 0 ||
+        der_scalar(&p, end, sig + 32) != 0 || p != end)
+        return -1;
+    if (memcmp(sig + 32, half_order, 32) > 0) {
+        int borrow = 0;
+        for (int i = 31; i >= 0; i--) {
+            int d = group_order[i] - sig[32 + i] - borrow;
+            borrow = d < 0;
+            sig[32 + i] = (uint8_t)(d + 256 * borrow);
+        }
+    }
+    return 0;
 }
 
 /* Immutable once made and shared by reference count, so cached keys are handed out without
@@ -260,26 +287,15 @@ void nsl_neo_signing_key_free(struct nsl_neo_signing_key *k)
     free(k);
 }
 
-static pthread_once_t order_once = PTHREAD_ONCE_INIT;
-static EC_GROUP *shared_group; /* read-only after init: only its order is used */
-
-static void init_order(void)
-{
-    shared_group = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
-}
-
 nsl_err nsl_neo_signing_key_sign(const struct nsl_neo_signing_key *k, const void *msg, size_t len,
                                  uint8_t sig[NSL_NEO_SIG_LEN], struct nsl_error *err)
 {
-    pthread_once(&order_once, init_order);
-    struct curve c = {.group = shared_group};
     uint8_t der[80], digest[32];
     size_t derlen = sizeof der;
     EVP_PKEY_CTX *ctx = NULL;
-    int ok = shared_group && nsl_sha256(msg, len, digest) == 0 &&
-             (ctx = EVP_PKEY_CTX_dup(k->sign_ctx)) &&
+    int ok = nsl_sha256(msg, len, digest) == 0 && (ctx = EVP_PKEY_CTX_dup(k->sign_ctx)) &&
              EVP_PKEY_sign(ctx, der, &derlen, digest, sizeof digest) == 1 &&
-             der_to_raw(&c, der, derlen, sig) == 0;
+             der_to_raw(der, derlen, sig) == 0;
     EVP_PKEY_CTX_free(ctx);
     return ok ? NSL_OK : nsl_fail(err, NSL_ERR_INTERNAL, "signing failed");
 }
