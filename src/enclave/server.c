@@ -1,7 +1,8 @@
-/* epoll loops and worker pool (see server.h). A connection belongs to the loop that accepted it
- * and its state is touched only by that loop's thread; workers see a job (request in, framed
- * response out) and hand it back through the owning loop's queue and eventfd. A connection closed
- * while it has jobs in flight lingers, fd closed, until the last job comes back. */
+/* epoll loops and worker pool (see server.h). The first loop accepts and hands each connection to
+ * the loop with the fewest open ones; from then on its state is touched only by that loop's
+ * thread. Workers see a job (request in, framed response out) and hand it back through the owning
+ * loop's queue and wake-up eventfd. A connection closed while it has jobs in flight lingers, fd
+ * closed, until the last job comes back. */
 #define NSL_LOG_COMPONENT NSL_LOGC_SERVER
 #include "enclave/server.h"
 
@@ -9,6 +10,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -35,8 +37,9 @@ struct conn {
     bool closing; /* no more reads; close once out is flushed */
     bool dead;    /* fd closed; freed when inflight reaches 0 */
     uint64_t last_active_ms;
-    struct conn *prev, *next; /* idle list, least recently active first */
-    struct conn *grave_next;  /* dead connections awaiting free at the end of a loop turn */
+    struct conn *prev, *next;  /* idle list, least recently active first */
+    struct conn *grave_next;   /* dead connections awaiting free at the end of a loop turn */
+    struct conn *arrival_next; /* handed to a loop, not yet adopted by it */
 };
 
 struct job {
@@ -50,13 +53,16 @@ struct job_queue {
     struct job *head, *tail;
 };
 
-/* One epoll loop: its connections, their idle order, and the jobs workers finished for them. */
+/* One epoll loop: its connections, their idle order, the jobs workers finished for them and the
+ * connections handed to it; wake_fd tells it of the last two. */
 struct loop {
     struct nsl_server *srv;
-    int epfd, done_fd;
+    int epfd, wake_fd;
     struct conn *idle_head, *idle_tail;
     struct conn *graveyard;
     struct job_queue done; /* under srv->lock */
+    struct conn *arrivals; /* under srv->lock */
+    uint32_t open;         /* its connections, atomic: read by the accepting loop */
     pthread_t thread;
     bool started;
 };
@@ -66,7 +72,6 @@ struct nsl_server {
     struct nsl_enclave_ctx *ctx;
     int listen_fd, stop_fd, spare_fd;
     uint32_t nconns; /* across loops, atomic */
-    pthread_mutex_t spare_lock;
     pthread_mutex_t lock;
     pthread_cond_t work_ready;
     struct job_queue todo;
@@ -78,7 +83,7 @@ struct nsl_server {
 };
 
 /* Markers for the non-connection fds in epoll's data.ptr. */
-static char listen_tag, stop_tag, done_tag;
+static char listen_tag, stop_tag, wake_tag;
 
 static void queue_push(struct job_queue *q, struct job *j)
 {
@@ -162,6 +167,7 @@ static void conn_close(struct conn *c)
     close(c->fd);
     c->dead = true;
     __atomic_sub_fetch(&l->srv->nconns, 1, __ATOMIC_RELAXED);
+    __atomic_sub_fetch(&l->open, 1, __ATOMIC_RELAXED);
     idle_unlink(l, c);
     if (c->inflight == 0)
         conn_bury(c);
@@ -346,7 +352,7 @@ static void *worker_main(void *arg)
         queue_push(&owner->done, j);
         pthread_mutex_unlock(&srv->lock);
         uint64_t one = 1;
-        if (wake && write(owner->done_fd, &one, sizeof one) < 0 && errno != EAGAIN)
+        if (wake && write(owner->wake_fd, &one, sizeof one) < 0 && errno != EAGAIN)
             nsl_logf(NSL_LOG_ERROR, "worker_wakeup_failed", "errno %d", errno);
         pthread_mutex_lock(&srv->lock);
     }
@@ -354,14 +360,38 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-static void collect_done(struct loop *l)
+/* Starts watching a connection on its loop; on failure it is closed and forgotten. */
+static void adopt(struct conn *c)
+{
+    struct loop *l = c->loop;
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+    if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, c->fd, &ev) != 0) {
+        __atomic_sub_fetch(&l->srv->nconns, 1, __ATOMIC_RELAXED);
+        __atomic_sub_fetch(&l->open, 1, __ATOMIC_RELAXED);
+        close(c->fd);
+        free(c);
+        return;
+    }
+    c->events = EPOLLIN;
+    touch(c);
+}
+
+/* Connections handed over and jobs finished since the last wake-up. */
+static void on_wake(struct loop *l)
 {
     uint64_t count;
-    if (read(l->done_fd, &count, sizeof count) < 0 && errno != EAGAIN)
+    if (read(l->wake_fd, &count, sizeof count) < 0 && errno != EAGAIN)
         return;
     pthread_mutex_lock(&l->srv->lock);
     struct job *j = queue_take_all(&l->done);
+    struct conn *arrived = l->arrivals;
+    l->arrivals = NULL;
     pthread_mutex_unlock(&l->srv->lock);
+    while (arrived) {
+        struct conn *next = arrived->arrival_next;
+        adopt(arrived);
+        arrived = next;
+    }
     while (j) {
         struct job *next = j->next;
         struct conn *c = j->conn;
@@ -381,27 +411,52 @@ static void collect_done(struct loop *l)
 
 /* ---- accept, timers, loop ---- */
 
-/* Out of descriptors: free the spare, shed one connection, keep the spare. Loops share the
- * spare, hence the lock (a rare path). */
+/* Out of descriptors: free the spare, shed one connection, keep the spare. */
 static void shed_one(struct nsl_server *srv)
 {
-    pthread_mutex_lock(&srv->spare_lock);
     close(srv->spare_fd);
     int fd = accept(srv->listen_fd, NULL, NULL);
     if (fd >= 0)
         close(fd);
     srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    pthread_mutex_unlock(&srv->spare_lock);
     nsl_log(NSL_LOG_WARN, "connection_refused", "reason", "out of file descriptors", NULL);
 }
 
-/* A slot under max_connections, taken atomically since every loop accepts. */
+/* A slot under max_connections; atomic since loops close connections concurrently. */
 static bool take_slot(struct nsl_server *srv)
 {
     if (__atomic_add_fetch(&srv->nconns, 1, __ATOMIC_RELAXED) <= srv->cfg.max_connections)
         return true;
     __atomic_sub_fetch(&srv->nconns, 1, __ATOMIC_RELAXED);
     return false;
+}
+
+static struct loop *least_loaded(struct nsl_server *srv)
+{
+    struct loop *best = &srv->loops[0];
+    for (uint32_t i = 1; i < srv->nloops; i++)
+        if (__atomic_load_n(&srv->loops[i].open, __ATOMIC_RELAXED) <
+            __atomic_load_n(&best->open, __ATOMIC_RELAXED))
+            best = &srv->loops[i];
+    return best;
+}
+
+/* Gives c to its loop: at once when that is the calling one, else through its arrivals. */
+static void hand_over(struct loop *self, struct conn *c)
+{
+    struct loop *to = c->loop;
+    if (to == self) {
+        adopt(c);
+        return;
+    }
+    pthread_mutex_lock(&self->srv->lock);
+    bool wake = to->arrivals == NULL && to->done.head == NULL;
+    c->arrival_next = to->arrivals;
+    to->arrivals = c;
+    pthread_mutex_unlock(&self->srv->lock);
+    uint64_t one = 1;
+    if (wake && write(to->wake_fd, &one, sizeof one) < 0 && errno != EAGAIN)
+        nsl_logf(NSL_LOG_ERROR, "loop_wakeup_failed", "errno %d", errno);
 }
 
 static void accept_all(struct loop *l)
@@ -414,8 +469,7 @@ static void accept_all(struct loop *l)
                 shed_one(srv);
                 continue;
             }
-            return; /* EAGAIN (another loop took it), or a transient error the next wakeup retries
-                     */
+            return; /* EAGAIN, or a transient error the next wakeup retries */
         }
         bool slot = take_slot(srv);
         struct conn *c = slot ? calloc(1, sizeof *c) : NULL;
@@ -427,17 +481,10 @@ static void accept_all(struct loop *l)
             close(fd);
             continue;
         }
-        c->loop = l;
         c->fd = fd;
-        c->events = EPOLLIN;
-        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
-        if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
-            __atomic_sub_fetch(&srv->nconns, 1, __ATOMIC_RELAXED);
-            close(fd);
-            free(c);
-            continue;
-        }
-        touch(c);
+        c->loop = least_loaded(srv);
+        __atomic_add_fetch(&c->loop->open, 1, __ATOMIC_RELAXED);
+        hand_over(l, c);
     }
 }
 
@@ -490,8 +537,8 @@ static int loop_run(struct loop *l)
                 return 0;
             if (tag == &listen_tag)
                 accept_all(l);
-            else if (tag == &done_tag)
-                collect_done(l);
+            else if (tag == &wake_tag)
+                on_wake(l);
             else
                 conn_event(tag, events[i].events);
         }
@@ -502,6 +549,9 @@ static int loop_run(struct loop *l)
 static void *loop_main(void *arg)
 {
     struct loop *l = arg;
+    char name[16]; /* "nsl-io-N" in ps and /proc: one per extra loop */
+    snprintf(name, sizeof name, "nsl-io-%u", (unsigned)(l - l->srv->loops));
+    pthread_setname_np(pthread_self(), name);
     if (loop_run(l) != 0) {
         nsl_logf(NSL_LOG_ERROR, "io_loop_failed", "errno %d", errno);
         nsl_server_stop(l->srv); /* the other loops end too */
@@ -541,19 +591,18 @@ static int watch(struct loop *l, int fd, uint32_t events, void *tag)
     return epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
-/* The listening socket wakes one loop per connection (EPOLLEXCLUSIVE); a busy loop is not
- * waiting, so new connections tend to go to the idler ones. */
+/* Only the first loop accepts (hand_over spreads the connections); every loop watches the stop
+ * eventfd and its own wake-up. */
 static int loop_init(struct nsl_server *srv, struct loop *l)
 {
     l->srv = srv;
     l->epfd = epoll_create1(EPOLL_CLOEXEC);
-    l->done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (l->epfd < 0 || l->done_fd < 0)
+    l->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (l->epfd < 0 || l->wake_fd < 0)
         return -1;
-    uint32_t accept_events = srv->nloops > 1 ? EPOLLIN | EPOLLEXCLUSIVE : EPOLLIN;
-    return watch(l, srv->listen_fd, accept_events, &listen_tag) ||
-                   watch(l, srv->stop_fd, EPOLLIN, &stop_tag) ||
-                   watch(l, l->done_fd, EPOLLIN, &done_tag)
+    if (l == &srv->loops[0] && watch(l, srv->listen_fd, EPOLLIN, &listen_tag) != 0)
+        return -1;
+    return watch(l, srv->stop_fd, EPOLLIN, &stop_tag) || watch(l, l->wake_fd, EPOLLIN, &wake_tag)
                ? -1
                : 0;
 }
@@ -577,13 +626,12 @@ struct nsl_server *nsl_server_create(const struct nsl_server_config *cfg, int li
     srv->listen_fd = listen_fd;
     srv->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    pthread_mutex_init(&srv->spare_lock, NULL);
     pthread_mutex_init(&srv->lock, NULL);
     pthread_cond_init(&srv->work_ready, NULL);
     srv->nloops = cfg->io_threads > 0 ? cfg->io_threads : 1;
     srv->loops = calloc(srv->nloops, sizeof *srv->loops);
     for (uint32_t i = 0; srv->loops && i < srv->nloops; i++)
-        srv->loops[i].epfd = srv->loops[i].done_fd = -1;
+        srv->loops[i].epfd = srv->loops[i].wake_fd = -1;
     srv->threads = calloc(cfg->workers, sizeof *srv->threads);
     bool ok = srv->stop_fd >= 0 && srv->loops && srv->threads;
     for (uint32_t i = 0; ok && i < srv->nloops; i++)
@@ -624,18 +672,23 @@ void nsl_server_destroy(struct nsl_server *srv)
     for (uint32_t i = 0; srv->loops && i < srv->nloops; i++) {
         struct loop *l = &srv->loops[i];
         drop_jobs(queue_take_all(&l->done));
+        while (l->arrivals) {
+            struct conn *c = l->arrivals;
+            l->arrivals = c->arrival_next;
+            close(c->fd);
+            free(c);
+        }
         while (l->idle_head)
             conn_close(l->idle_head);
         free_graveyard(l);
         close_if_open(l->epfd);
-        close_if_open(l->done_fd);
+        close_if_open(l->wake_fd);
     }
     free(srv->loops);
     free(srv->threads);
     close_if_open(srv->listen_fd);
     close_if_open(srv->stop_fd);
     close_if_open(srv->spare_fd);
-    pthread_mutex_destroy(&srv->spare_lock);
     pthread_mutex_destroy(&srv->lock);
     pthread_cond_destroy(&srv->work_ready);
     free(srv);

@@ -1,9 +1,10 @@
-/* The enclave's request server: io_threads epoll loops (I/O threads), each owning the
- * connections it accepted and answering cached and inline requests itself, plus a pool of worker
- * threads for handlers that may block. Requests on one connection are pipelined and their
- * responses leave in completion order. Per connection: a frame-size cap, an in-flight cap, a
- * write-buffer cap (both caps apply backpressure by pausing reads, never by dropping), and an
- * idle timeout, so a slow or silent client only ever holds up itself. */
+/* The enclave's request server: io_threads epoll loops (I/O threads; the first one accepts and
+ * gives each connection to the loop with the fewest), each owning its connections and answering
+ * cached and inline requests itself, plus a pool of worker threads for handlers that may block.
+ * Requests on one connection are pipelined and their responses leave in completion order. Per
+ * connection: a frame-size cap, an in-flight cap, a write-buffer cap (both caps apply backpressure
+ * by pausing reads, never by dropping), and an idle timeout, so a slow or silent client only ever
+ * holds up itself. */
 #ifndef NSL_ENCLAVE_SERVER_H
 #define NSL_ENCLAVE_SERVER_H
 

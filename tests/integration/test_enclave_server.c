@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <poll.h>
@@ -428,6 +429,72 @@ static void test_connection_limit_spans_loops(void **state)
     assert_int_equal(nsl_stack_stop(&limited), 0);
 }
 
+/* CPU clock ticks (user + system) the thread of pid named comm has used, or -1 when none is. */
+static long thread_ticks(pid_t pid, const char *comm)
+{
+    char path[300], name[32], stat[1024];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *tasks = opendir(path);
+    long ticks = -1;
+    for (struct dirent *d; tasks && ticks < 0 && (d = readdir(tasks));) {
+        snprintf(path, sizeof path, "/proc/%d/task/%s/comm", (int)pid, d->d_name);
+        FILE *f = fopen(path, "r");
+        bool match = f && fgets(name, sizeof name, f) && strncmp(name, comm, strlen(comm)) == 0 &&
+                     name[strlen(comm)] == '\n';
+        if (f)
+            fclose(f);
+        snprintf(path, sizeof path, "/proc/%d/task/%s/stat", (int)pid, d->d_name);
+        f = match ? fopen(path, "r") : NULL;
+        size_t n = f ? fread(stat, 1, sizeof stat - 1, f) : 0;
+        if (f)
+            fclose(f);
+        stat[n] = 0;
+        char *after = strrchr(stat, ')');
+        long utime, stime;
+        if (after && sscanf(after + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %ld %ld",
+                            &utime, &stime) == 2)
+            ticks = utime + stime;
+    }
+    if (tasks)
+        closedir(tasks);
+    return ticks;
+}
+
+/* Connections are spread over the loops: with three connections and three loops, each loop's
+ * thread serves one and so uses CPU of its own. */
+static void test_connections_are_spread_over_the_loops(void **state)
+{
+    (void)state;
+    static struct nsl_stack spread;
+    assert_int_equal(nsl_stack_init(&spread), 0);
+    spread.enclave_extra[0] = "--io-threads";
+    spread.enclave_extra[1] = "3";
+    assert_int_equal(nsl_stack_start_enclave(&spread), 0);
+    assert_true(thread_ticks(spread.enclave_pid, "nsl-io-1") <= 0); /* idle (or not up) so far */
+    int fds[3];
+    for (int i = 0; i < 3; i++) {
+        fds[i] = nsl_test_connect(spread.enclave_url);
+        assert_true(fds[i] >= 0);
+    }
+    const char req[] = "{\"id\":\"s\",\"serviceType\":\"system\",\"operation\":\"health\"}";
+    struct nsl_buf batch = {0};
+    for (int i = 0; i < 500; i++)
+        assert_int_equal(nsl_frame_append(&batch, req, sizeof req - 1), 0);
+    for (int round = 0; round < 40; round++) {
+        for (int i = 0; i < 3; i++)
+            send_raw(fds[i], batch.data, batch.len);
+        for (int i = 0; i < 3; i++)
+            for (int k = 0; k < 500; k++)
+                json_decref(read_reply(fds[i]));
+    }
+    nsl_buf_free(&batch);
+    assert_true(thread_ticks(spread.enclave_pid, "nsl-io-1") > 0);
+    assert_true(thread_ticks(spread.enclave_pid, "nsl-io-2") > 0);
+    for (int i = 0; i < 3; i++)
+        close(fds[i]);
+    assert_int_equal(nsl_stack_stop(&spread), 0);
+}
+
 /* ---- host channel against a fake parent listener ---- */
 
 struct fake_host {
@@ -549,6 +616,7 @@ int main(void)
         cmocka_unit_test(test_vanishing_clients_do_not_disturb_server),
         cmocka_unit_test(test_parallel_clients_on_several_loops_get_their_own_answers),
         cmocka_unit_test(test_connection_limit_spans_loops),
+        cmocka_unit_test(test_connections_are_spread_over_the_loops),
         cmocka_unit_test(test_host_channel_connects_pings_and_reconnects),
     };
     return cmocka_run_group_tests(tests, start_enclave, stop_enclave);
