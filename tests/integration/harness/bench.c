@@ -296,10 +296,12 @@ double nsl_process_cpu_seconds(pid_t pid)
     return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
 }
 
-double nsl_openssl_ecdsa_sign_rate(int seconds)
+double nsl_openssl_ecdsa_sign_rate(int seconds, int cpus)
 {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "openssl speed -seconds %d ecdsap256 2>/dev/null", seconds);
+    char cmd[128], multi[32] = "";
+    if (cpus > 1)
+        snprintf(multi, sizeof multi, "-multi %d ", cpus);
+    snprintf(cmd, sizeof cmd, "openssl speed -seconds %d %secdsap256 2>/dev/null", seconds, multi);
     FILE *p = popen(cmd, "r");
     if (!p)
         return -1;

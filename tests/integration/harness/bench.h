@@ -45,8 +45,9 @@ long nsl_process_open_fds(pid_t pid);
 /* A connected loopback TCP pair (127.0.0.1, TCP_NODELAY on both ends), as between an HTTP
  * client and server. Returns 0, or -1 with nothing left open. */
 int nsl_tcp_loopback_pair(int *client, int *server);
-/* `openssl speed -seconds S ecdsap256` signatures per second (one core), or -1. */
-double nsl_openssl_ecdsa_sign_rate(int seconds);
+/* `openssl speed -seconds S ecdsap256` signatures per second, on one core or (cpus > 1) with
+ * `-multi cpus`, all together; -1 on failure. */
+double nsl_openssl_ecdsa_sign_rate(int seconds, int cpus);
 
 /* Starts a throw-away redis-server on a free loopback port, runs
  * `redis-benchmark -t ping -c clients -n requests` against it and returns PING_MBULK per second,
