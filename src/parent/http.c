@@ -55,7 +55,7 @@ struct request {
     struct nsl_buf body;
     bool too_big;
     struct nsl_rpc_batch rpc;
-    json_t *auth;
+    struct nsl_buf auth; /* the enclave's "auth" object (a credential) */
     struct nsl_pool_batch batch;
     struct nsl_pool_call *calls; /* batch.count of them */
     size_t *pool_index;          /* per rpc call: index in calls, or SIZE_MAX */
@@ -69,7 +69,7 @@ static void request_free(struct request *r)
         free(r->payloads ? r->payloads[i] : NULL);
     }
     free(r->calls); /* with payloads and pool_index (calls_new) */
-    json_decref(r->auth);
+    nsl_buf_free_wipe(&r->auth);
     nsl_jsonrpc_batch_free(&r->rpc);
     nsl_buf_free(&r->body);
     free(r);
@@ -194,7 +194,7 @@ static int prepare_calls(struct request *r)
         snprintf(id, sizeof id, "p-%" PRIu64, r->first_seq + i);
         call_trace_id(r, i, trace, sizeof trace);
         struct nsl_pool_call *pc = &r->calls[n];
-        r->payloads[n] = nsl_jsonrpc_enclave_request(call, id, trace, r->auth, &pc->len);
+        r->payloads[n] = nsl_jsonrpc_enclave_request(call, id, trace, &r->auth, &pc->len);
         if (!r->payloads[n])
             return -1;
         pc->payload = r->payloads[n];
