@@ -256,7 +256,11 @@ static enum MHD_Result finish_rpc(struct request *r)
 {
     struct nsl_buf out = {0}, unused = {0};
     bool any = false;
-    int rc = r->rpc.is_batch ? nsl_buf_append(&out, "[", 1) : 0;
+    size_t room = 2; /* the results as the enclave wrote them, and room for the envelopes */
+    for (size_t i = 0; i < r->batch.count; i++)
+        room += r->calls[i].response.len + 64;
+    int rc = nsl_buf_reserve(&out, room);
+    rc = rc || (r->rpc.is_batch && nsl_buf_append(&out, "[", 1) != 0);
     for (size_t i = 0; rc == 0 && i < r->rpc.count; i++) {
         bool answered = nsl_jsonrpc_call_answered(&r->rpc.calls[i]);
         if (answered && any)

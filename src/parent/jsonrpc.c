@@ -235,7 +235,7 @@ char *nsl_jsonrpc_enclave_request(const struct nsl_rpc_call *call, const char *i
 {
     const char *operation = call->method + call->service_len + 1;
     struct nsl_buf out = {0};
-    int rc = nsl_buf_reserve(&out, 256);
+    int rc = nsl_buf_reserve(&out, 256 + (auth ? auth->len : 0)); /* mostly no realloc */
     rc = rc || append_str(&out, "{\"id\":") || nsl_json_render_string(&out, id, strlen(id)) ||
          append_str(&out, ",\"serviceType\":") ||
          nsl_json_render_string(&out, call->method, call->service_len) ||
