@@ -170,7 +170,9 @@ void nsl_log_set_request_id(const char *rid)
         log_rid[0] = 0;
         return;
     }
-    snprintf(log_rid, sizeof log_rid, "%s", rid);
+    size_t n = strnlen(rid, sizeof log_rid - 1); /* set and cleared several times per request */
+    memcpy(log_rid, rid, n);
+    log_rid[n] = 0;
 }
 
 const char *nsl_log_request_id(void)

@@ -160,10 +160,13 @@ static void begin_wait(struct request *r)
  * call's index in the batch array). */
 static void call_trace_id(const struct request *r, size_t i, char *out, size_t len)
 {
+    size_t n = strlen(r->rid); /* at most NSL_REQUEST_ID_MAX: callers have room */
+    if (n >= len)
+        n = len - 1;
+    memcpy(out, r->rid, n);
+    out[n] = 0;
     if (r->rpc.is_batch)
-        snprintf(out, len, "%s.%zu", r->rid, i);
-    else
-        snprintf(out, len, "%s", r->rid);
+        snprintf(out + n, len - n, ".%zu", i);
 }
 
 /* Room for n pool calls, their payloads and the per-call pool_index, zeroed, in one allocation
