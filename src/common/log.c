@@ -1,6 +1,7 @@
 /* JSON-lines logger (see log.h). Formatting is done into a stack buffer and escaped by hand: the
  * logger must work when allocation fails and must never reorder or split a line. */
 #include "common/log.h"
+#include "common/log_output.h"
 
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -8,7 +9,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 static const char *log_program = "nsl";
 /* Read on every log call from any thread, written rarely (start, system.setLogLevel, SIGHUP). */
@@ -170,7 +170,9 @@ void nsl_log_set_request_id(const char *rid)
         log_rid[0] = 0;
         return;
     }
-    snprintf(log_rid, sizeof log_rid, "%s", rid);
+    size_t n = strnlen(rid, sizeof log_rid - 1); /* set and cleared several times per request */
+    memcpy(log_rid, rid, n);
+    log_rid[n] = 0;
 }
 
 const char *nsl_log_request_id(void)
@@ -261,16 +263,37 @@ static void put_field(struct line *l, const char *key, const char *value)
     }
 }
 
+/* "2026-11-25T14:50:28.556Z": the part up to the seconds is formatted once a second per thread
+ * (it showed in the parent's per-request profile). */
+static void format_time(char when[72])
+{
+    static _Thread_local time_t cached_sec = -1;
+    static _Thread_local char cached[64];
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    if (ts.tv_sec != cached_sec) {
+        struct tm tm;
+        gmtime_r(&ts.tv_sec, &tm);
+        snprintf(cached, sizeof cached, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
+                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+        cached_sec = ts.tv_sec;
+    }
+    unsigned ms = (unsigned)(ts.tv_nsec / 1000000);
+    size_t n = strlen(cached);
+    memcpy(when, cached, n);
+    when[n] = '.';
+    when[n + 1] = (char)('0' + ms / 100);
+    when[n + 2] = (char)('0' + ms / 10 % 10);
+    when[n + 3] = (char)('0' + ms % 10);
+    when[n + 4] = 'Z';
+    when[n + 5] = 0;
+}
+
 static void begin(struct line *l, enum nsl_log_component component, enum nsl_log_level level,
                   const char *event)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
-    char when[96];
-    snprintf(when, sizeof when, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+    char when[72];
+    format_time(when);
     l->len = 0;
     l->full = false;
     put_raw(l, "{\"ts\":", 6);
@@ -283,17 +306,12 @@ static void begin(struct line *l, enum nsl_log_component component, enum nsl_log
         put_field(l, "rid", log_rid);
 }
 
-static void finish(struct line *l)
+/* Warnings and errors are written at once, with what was logged before them. */
+static void finish(struct line *l, enum nsl_log_level level)
 {
     memcpy(l->buf + l->len, "}\n", 2);
     l->len += 2;
-    ssize_t off = 0;
-    while ((size_t)off < l->len) {
-        ssize_t n = write(STDERR_FILENO, l->buf + off, l->len - (size_t)off);
-        if (n <= 0)
-            return;
-        off += n;
-    }
+    nsl_log_output_line(l->buf, l->len, level >= NSL_LOG_WARN);
 }
 
 void nsl_log_at(enum nsl_log_component component, enum nsl_log_level level, const char *event, ...)
@@ -308,7 +326,7 @@ void nsl_log_at(enum nsl_log_component component, enum nsl_log_level level, cons
     while ((key = va_arg(ap, const char *)) != NULL)
         put_field(&l, key, va_arg(ap, const char *));
     va_end(ap);
-    finish(&l);
+    finish(&l, level);
 }
 
 void nsl_logf_at(enum nsl_log_component component, enum nsl_log_level level, const char *event,
@@ -324,7 +342,7 @@ void nsl_logf_at(enum nsl_log_component component, enum nsl_log_level level, con
     struct line l;
     begin(&l, component, level, event);
     put_field(&l, "msg", msg);
-    finish(&l);
+    finish(&l, level);
 }
 
 int nsl_log_levels_check(const char *spec, char *why, size_t why_len)

@@ -1,7 +1,7 @@
-/* Structured logging: one JSON object per line on stderr, written with a single write(2) so lines
- * from several threads never interleave. Fields: ts, level, proc (the binary), component, event,
- * rid (the request id of the calling thread, when set) and the caller's key/value pairs. Never
- * pass secret material.
+/* Structured logging: one JSON object per line on stderr, never split or interleaved with another
+ * thread's line (log_output.h: written directly, or buffered for a few milliseconds). Fields: ts,
+ * level, proc (the binary), component, event, rid (the request id of the calling thread, when set)
+ * and the caller's key/value pairs. Never pass secret material.
  *
  * Each component has its own minimum level, changeable at run time from any thread. A source
  * file names its component by defining NSL_LOG_COMPONENT (e.g. NSL_LOGC_HTTP) before its first

@@ -55,7 +55,7 @@ struct request {
     struct nsl_buf body;
     bool too_big;
     struct nsl_rpc_batch rpc;
-    json_t *auth;
+    struct nsl_buf auth; /* the enclave's "auth" object (a credential) */
     struct nsl_pool_batch batch;
     struct nsl_pool_call *calls; /* batch.count of them */
     size_t *pool_index;          /* per rpc call: index in calls, or SIZE_MAX */
@@ -69,7 +69,7 @@ static void request_free(struct request *r)
         free(r->payloads ? r->payloads[i] : NULL);
     }
     free(r->calls); /* with payloads and pool_index (calls_new) */
-    json_decref(r->auth);
+    nsl_buf_free_wipe(&r->auth);
     nsl_jsonrpc_batch_free(&r->rpc);
     nsl_buf_free(&r->body);
     free(r);
@@ -160,10 +160,13 @@ static void begin_wait(struct request *r)
  * call's index in the batch array). */
 static void call_trace_id(const struct request *r, size_t i, char *out, size_t len)
 {
+    size_t n = strlen(r->rid); /* at most NSL_REQUEST_ID_MAX: callers have room */
+    if (n >= len)
+        n = len - 1;
+    memcpy(out, r->rid, n);
+    out[n] = 0;
     if (r->rpc.is_batch)
-        snprintf(out, len, "%s.%zu", r->rid, i);
-    else
-        snprintf(out, len, "%s", r->rid);
+        snprintf(out + n, len - n, ".%zu", i);
 }
 
 /* Room for n pool calls, their payloads and the per-call pool_index, zeroed, in one allocation
@@ -194,7 +197,7 @@ static int prepare_calls(struct request *r)
         snprintf(id, sizeof id, "p-%" PRIu64, r->first_seq + i);
         call_trace_id(r, i, trace, sizeof trace);
         struct nsl_pool_call *pc = &r->calls[n];
-        r->payloads[n] = nsl_jsonrpc_enclave_request(call, id, trace, r->auth, &pc->len);
+        r->payloads[n] = nsl_jsonrpc_enclave_request(call, id, trace, &r->auth, &pc->len);
         if (!r->payloads[n])
             return -1;
         pc->payload = r->payloads[n];
@@ -256,7 +259,11 @@ static enum MHD_Result finish_rpc(struct request *r)
 {
     struct nsl_buf out = {0}, unused = {0};
     bool any = false;
-    int rc = r->rpc.is_batch ? nsl_buf_append(&out, "[", 1) : 0;
+    size_t room = 2; /* the results as the enclave wrote them, and room for the envelopes */
+    for (size_t i = 0; i < r->batch.count; i++)
+        room += r->calls[i].response.len + 64;
+    int rc = nsl_buf_reserve(&out, room);
+    rc = rc || (r->rpc.is_batch && nsl_buf_append(&out, "[", 1) != 0);
     for (size_t i = 0; rc == 0 && i < r->rpc.count; i++) {
         bool answered = nsl_jsonrpc_call_answered(&r->rpc.calls[i]);
         if (answered && any)

@@ -143,16 +143,27 @@ static nsl_err bad_auth(struct nsl_error *err, const char *why)
     return nsl_fail(err, NSL_ERR_UNAUTHENTICATED, "malformed Authorization header: %s", why);
 }
 
-static nsl_err parse_apikey(const char *key, json_t **auth, struct nsl_error *err)
+/* Appends ,"name":"value" (or without the comma, first). */
+static int append_member(struct nsl_buf *out, const char *name, const char *value, size_t len)
 {
-    if (!valid_token(key, strlen(key)))
+    return (out->len > 1 && nsl_buf_append(out, ",", 1) != 0) ||
+           nsl_json_render_string(out, name, strlen(name)) != 0 ||
+           nsl_buf_append(out, ":", 1) != 0 || nsl_json_render_string(out, value, len) != 0;
+}
+
+static nsl_err parse_apikey(const char *key, struct nsl_buf *auth, struct nsl_error *err)
+{
+    size_t len = strlen(key);
+    if (!valid_token(key, len))
         return bad_auth(err, "NSL-APIKEY needs one key without spaces");
-    *auth = json_pack("{s:s, s:s}", "scheme", "apikey", "apiKey", key);
-    return *auth ? NSL_OK : nsl_fail(err, NSL_ERR_INTERNAL, "out of memory");
+    if (nsl_buf_append(auth, "{", 1) != 0 || append_member(auth, "scheme", "apikey", 6) != 0 ||
+        append_member(auth, "apiKey", key, len) != 0 || nsl_buf_append(auth, "}", 1) != 0)
+        return nsl_fail(err, NSL_ERR_INTERNAL, "out of memory");
+    return NSL_OK;
 }
 
 /* "account=A,ts=T,nonce=N,sig=S": each of the four exactly once, in any order, nothing else. */
-static nsl_err parse_sig(const char *p, json_t **auth, struct nsl_error *err)
+static nsl_err parse_sig(const char *p, struct nsl_buf *auth, struct nsl_error *err)
 {
     static const char *const keys[4] = {"account", "ts", "nonce", "sig"};
     static const char *const fields[4] = {"account", "timestamp", "nonce", "signature"};
@@ -182,26 +193,28 @@ static nsl_err parse_sig(const char *p, json_t **auth, struct nsl_error *err)
     for (int i = 0; i < 4; i++)
         if (!vals[i])
             return bad_auth(err, "NSL-SIG takes account, ts, nonce and sig, each once");
-    json_t *a = json_pack("{s:s}", "scheme", "neo-sig");
-    for (int i = 0; a && i < 4; i++)
-        if (json_object_set_new(a, fields[i], json_stringn(vals[i], lens[i])) != 0) {
-            json_decref(a);
-            a = NULL;
-        }
-    *auth = a;
-    return a ? NSL_OK : nsl_fail(err, NSL_ERR_INTERNAL, "out of memory");
+    int rc = nsl_buf_append(auth, "{", 1) || append_member(auth, "scheme", "neo-sig", 7);
+    for (int i = 0; i < 4; i++)
+        rc = rc || append_member(auth, fields[i], vals[i], lens[i]);
+    if (rc || nsl_buf_append(auth, "}", 1) != 0)
+        return nsl_fail(err, NSL_ERR_INTERNAL, "out of memory");
+    return NSL_OK;
 }
 
-nsl_err nsl_jsonrpc_parse_auth(const char *header, json_t **auth, struct nsl_error *err)
+nsl_err nsl_jsonrpc_parse_auth(const char *header, struct nsl_buf *auth, struct nsl_error *err)
 {
-    *auth = NULL;
+    nsl_err rc;
     if (!header)
         return NSL_OK;
     if (strncmp(header, "NSL-APIKEY ", 11) == 0)
-        return parse_apikey(header + 11, auth, err);
-    if (strncmp(header, "NSL-SIG ", 8) == 0)
-        return parse_sig(header + 8, auth, err);
-    return bad_auth(err, "scheme must be NSL-APIKEY or NSL-SIG");
+        rc = parse_apikey(header + 11, auth, err);
+    else if (strncmp(header, "NSL-SIG ", 8) == 0)
+        rc = parse_sig(header + 8, auth, err);
+    else
+        rc = bad_auth(err, "scheme must be NSL-APIKEY or NSL-SIG");
+    if (rc != NSL_OK)
+        nsl_buf_free_wipe(auth);
+    return rc;
 }
 
 static int append_str(struct nsl_buf *out, const char *text)
@@ -218,11 +231,11 @@ static int append_json(struct nsl_buf *out, const json_t *value)
 /* Rendered as text rather than built as objects and printed (names are UTF-8: they came
  * through jansson, or are ours). */
 char *nsl_jsonrpc_enclave_request(const struct nsl_rpc_call *call, const char *id,
-                                  const char *trace_id, const json_t *auth, size_t *len)
+                                  const char *trace_id, const struct nsl_buf *auth, size_t *len)
 {
     const char *operation = call->method + call->service_len + 1;
     struct nsl_buf out = {0};
-    int rc = nsl_buf_reserve(&out, 256);
+    int rc = nsl_buf_reserve(&out, 256 + (auth ? auth->len : 0)); /* mostly no realloc */
     rc = rc || append_str(&out, "{\"id\":") || nsl_json_render_string(&out, id, strlen(id)) ||
          append_str(&out, ",\"serviceType\":") ||
          nsl_json_render_string(&out, call->method, call->service_len) ||
@@ -230,8 +243,8 @@ char *nsl_jsonrpc_enclave_request(const struct nsl_rpc_call *call, const char *i
          nsl_json_render_string(&out, operation, strlen(operation)) ||
          append_str(&out, ",\"params\":") ||
          (call->params ? append_json(&out, call->params) : append_str(&out, "{}"));
-    if (auth)
-        rc = rc || append_str(&out, ",\"auth\":") || append_json(&out, auth);
+    if (auth && auth->len)
+        rc = rc || append_str(&out, ",\"auth\":") || nsl_buf_append(&out, auth->data, auth->len);
     if (trace_id)
         rc = rc || append_str(&out, ",\"traceId\":") ||
              nsl_json_render_string(&out, trace_id, strlen(trace_id));

@@ -52,14 +52,18 @@ void nsl_jsonrpc_batch_free(struct nsl_rpc_batch *b);
  * invalid requests are always answered, per JSON-RPC 2.0 §5). */
 bool nsl_jsonrpc_call_answered(const struct nsl_rpc_call *call);
 
-/* Parses an Authorization header value. *auth gets a new object, or NULL when header is NULL.
- * Returns NSL_OK or NSL_ERR_UNAUTHENTICATED with a message in err (the value is never quoted). */
-nsl_err nsl_jsonrpc_parse_auth(const char *header, json_t **auth, struct nsl_error *err);
+/* Parses an Authorization header value into the text of the enclave's "auth" object, appended
+ * to auth (an empty buffer; nothing is appended when header is NULL). Built as text once per
+ * request, not as an object: every call of a batch copies it. It holds a credential: release it
+ * with nsl_buf_free_wipe. Returns NSL_OK or NSL_ERR_UNAUTHENTICATED with a message in err (the
+ * value is never quoted; auth is then empty). */
+nsl_err nsl_jsonrpc_parse_auth(const char *header, struct nsl_buf *auth, struct nsl_error *err);
 
 /* The enclave request frame payload for call (malloc'd JSON text, *len bytes), or NULL.
- * trace_id, when not NULL, becomes the request's "traceId" (a valid common/request_id.h id). */
+ * trace_id, when not NULL, becomes the request's "traceId" (a valid common/request_id.h id);
+ * auth, when not NULL nor empty, its "auth" (nsl_jsonrpc_parse_auth's text). */
 char *nsl_jsonrpc_enclave_request(const struct nsl_rpc_call *call, const char *id,
-                                  const char *trace_id, const json_t *auth, size_t *len);
+                                  const char *trace_id, const struct nsl_buf *auth, size_t *len);
 
 /* Response objects (new references, NULL on allocation failure). id may be NULL (-> null). */
 json_t *nsl_jsonrpc_error_response(const json_t *id, int rpc_code, nsl_err code,

@@ -19,10 +19,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const uint8_t *body = nl ? nl + 1 : data;
     size_t body_len = nl ? size - (size_t)(nl + 1 - data) : size;
 
-    json_t *auth = NULL;
+    struct nsl_buf auth = {0};
     struct nsl_error err = {0};
     nsl_err rc = nsl_jsonrpc_parse_auth(header, &auth, &err);
-    FUZZ_CHECK(rc == NSL_OK || (rc == NSL_ERR_UNAUTHENTICATED && auth == NULL));
+    FUZZ_CHECK(rc == NSL_OK || (rc == NSL_ERR_UNAUTHENTICATED && auth.len == 0));
+    if (auth.len) { /* the enclave parses it: one object */
+        json_t *parsed =
+            json_loadb((const char *)auth.data, auth.len, JSON_REJECT_DUPLICATES, NULL);
+        FUZZ_CHECK(json_is_object(parsed));
+        json_decref(parsed);
+    }
 
     struct nsl_rpc_batch batch;
     if (nsl_jsonrpc_parse((const char *)body, body_len, 16, &batch) == 0 && !batch.failed) {
@@ -33,7 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (call->failed)
                 continue;
             size_t len = 0;
-            char *frame = nsl_jsonrpc_enclave_request(call, "fuzz-1", "fuzz.0", auth, &len);
+            char *frame = nsl_jsonrpc_enclave_request(call, "fuzz-1", "fuzz.0", &auth, &len);
             FUZZ_CHECK(frame != NULL && strlen(frame) == len);
             /* Rendered as text: it must still be one object with the call's fields. */
             json_t *parsed = json_loadb(frame, len, JSON_REJECT_DUPLICATES, NULL);
@@ -48,7 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     nsl_jsonrpc_batch_free(&batch);
-    json_decref(auth);
+    nsl_buf_free_wipe(&auth);
     free(header);
     return 0;
 }

@@ -23,6 +23,18 @@ static __attribute__((unused)) void capture_begin(void)
     assert_int_equal(dup2(fileno(capture), STDERR_FILENO), STDERR_FILENO);
 }
 
+/* What was written so far (malloc'd), while capturing. */
+static __attribute__((unused)) char *capture_text(void)
+{
+    long size = lseek(fileno(capture), 0, SEEK_END);
+    assert_true(size >= 0);
+    char *text = malloc((size_t)size + 1);
+    assert_non_null(text);
+    assert_int_equal(pread(fileno(capture), text, (size_t)size, 0), size);
+    text[size] = 0;
+    return text;
+}
+
 /* Restores stderr and returns what was written (malloc'd). */
 static __attribute__((unused)) char *capture_end(void)
 {
@@ -30,12 +42,7 @@ static __attribute__((unused)) char *capture_end(void)
     dup2(saved_stderr, STDERR_FILENO);
     close(saved_stderr);
     saved_stderr = -1;
-    long size = lseek(fileno(capture), 0, SEEK_END);
-    assert_true(size >= 0);
-    char *text = malloc((size_t)size + 1);
-    assert_non_null(text);
-    assert_int_equal(pread(fileno(capture), text, (size_t)size, 0), size);
-    text[size] = 0;
+    char *text = capture_text();
     fclose(capture);
     capture = NULL;
     return text;

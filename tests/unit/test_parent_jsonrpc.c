@@ -51,14 +51,16 @@ static void test_jsonrpc_absent_params_become_empty_object(void **state)
     struct nsl_rpc_batch b = parse("{\"jsonrpc\":\"2.0\",\"id\":\"a\",\"method\":\"x.y\"}", 10);
     assert_false(b.calls[0].failed);
     assert_int_equal(b.calls[0].route, -1); /* unknown methods are forwarded, labelled unknown */
-    json_t *auth = json_pack("{s:s,s:s}", "scheme", "apikey", "apiKey", "k");
+    struct nsl_buf auth = {0};
+    struct nsl_error err;
+    assert_int_equal(nsl_jsonrpc_parse_auth("NSL-APIKEY k", &auth, &err), NSL_OK);
     size_t len;
-    char *req = nsl_jsonrpc_enclave_request(&b.calls[0], "p-9", "t-9", auth, &len);
+    char *req = nsl_jsonrpc_enclave_request(&b.calls[0], "p-9", "t-9", &auth, &len);
     assert_string_equal(req, "{\"id\":\"p-9\",\"serviceType\":\"x\",\"operation\":\"y\",\"params\":"
                              "{},\"auth\":{\"scheme\":\"apikey\",\"apiKey\":\"k\"},"
                              "\"traceId\":\"t-9\"}");
     free(req);
-    json_decref(auth);
+    nsl_buf_free_wipe(&auth);
     nsl_jsonrpc_batch_free(&b);
 }
 
@@ -164,26 +166,41 @@ static void test_jsonrpc_body_level_errors(void **state)
     }
 }
 
+/* The auth text parsed back as the enclave will parse it (NULL when there is none). */
+static json_t *auth_of(const char *header)
+{
+    struct nsl_buf text = {0};
+    struct nsl_error err;
+    assert_int_equal(nsl_jsonrpc_parse_auth(header, &text, &err), NSL_OK);
+    json_error_t jerr;
+    json_t *auth =
+        text.len ? json_loadb((const char *)text.data, text.len, JSON_REJECT_DUPLICATES, &jerr)
+                 : NULL;
+    if (text.len)
+        assert_non_null(auth);
+    nsl_buf_free_wipe(&text);
+    return auth;
+}
+
 static void test_jsonrpc_auth_apikey(void **state)
 {
     (void)state;
-    json_t *auth = NULL;
-    struct nsl_error err;
-    assert_int_equal(nsl_jsonrpc_parse_auth(NULL, &auth, &err), NSL_OK);
-    assert_null(auth);
-    assert_int_equal(nsl_jsonrpc_parse_auth("NSL-APIKEY abc123", &auth, &err), NSL_OK);
+    assert_null(auth_of(NULL));
+    json_t *auth = auth_of("NSL-APIKEY abc123");
     assert_string_equal(json_string_value(json_object_get(auth, "scheme")), "apikey");
     assert_string_equal(json_string_value(json_object_get(auth, "apiKey")), "abc123");
+    assert_int_equal(json_object_size(auth), 2);
+    json_decref(auth);
+    /* Printable characters that JSON escapes come through as they were sent. */
+    auth = auth_of("NSL-APIKEY a\"b\\c");
+    assert_string_equal(json_string_value(json_object_get(auth, "apiKey")), "a\"b\\c");
     json_decref(auth);
 }
 
 static void test_jsonrpc_auth_neo_sig(void **state)
 {
     (void)state;
-    json_t *auth = NULL;
-    struct nsl_error err;
-    assert_int_equal(
-        nsl_jsonrpc_parse_auth("NSL-SIG nonce=N1,account=NA,sig=ab,ts=17", &auth, &err), NSL_OK);
+    json_t *auth = auth_of("NSL-SIG nonce=N1,account=NA,sig=ab,ts=17");
     assert_string_equal(json_string_value(json_object_get(auth, "scheme")), "neo-sig");
     assert_string_equal(json_string_value(json_object_get(auth, "account")), "NA");
     assert_string_equal(json_string_value(json_object_get(auth, "timestamp")), "17");
@@ -213,10 +230,11 @@ static void test_jsonrpc_auth_rejects_malformed(void **state)
         "NSL-SIG account=A=B,ts=1,nonce=N,sig=S",
     };
     for (size_t i = 0; i < sizeof headers / sizeof headers[0]; i++) {
-        json_t *auth = NULL;
+        struct nsl_buf auth = {0};
         struct nsl_error err;
         assert_int_equal(nsl_jsonrpc_parse_auth(headers[i], &auth, &err), NSL_ERR_UNAUTHENTICATED);
-        assert_null(auth);
+        assert_int_equal(auth.len, 0);
+        assert_null(auth.data);
         assert_null(strstr(err.message, "A,")); /* the value is never echoed */
     }
 }
