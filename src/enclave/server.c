@@ -62,7 +62,7 @@ struct loop {
     struct conn *graveyard;
     struct job_queue done; /* under srv->lock */
     struct conn *arrivals; /* under srv->lock */
-    uint32_t open;         /* its connections, atomic: read by the accepting loop */
+    uint32_t open;         /* its connections, atomic: the accepting loop counts them */
     pthread_t thread;
     bool started;
 };
@@ -71,7 +71,6 @@ struct nsl_server {
     struct nsl_server_config cfg;
     struct nsl_enclave_ctx *ctx;
     int listen_fd, stop_fd, spare_fd;
-    uint32_t nconns; /* across loops, atomic */
     pthread_mutex_t lock;
     pthread_cond_t work_ready;
     struct job_queue todo;
@@ -166,7 +165,6 @@ static void conn_close(struct conn *c)
     epoll_ctl(l->epfd, EPOLL_CTL_DEL, c->fd, NULL);
     close(c->fd);
     c->dead = true;
-    __atomic_sub_fetch(&l->srv->nconns, 1, __ATOMIC_RELAXED);
     __atomic_sub_fetch(&l->open, 1, __ATOMIC_RELAXED);
     idle_unlink(l, c);
     if (c->inflight == 0)
@@ -366,7 +364,6 @@ static void adopt(struct conn *c)
     struct loop *l = c->loop;
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
     if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, c->fd, &ev) != 0) {
-        __atomic_sub_fetch(&l->srv->nconns, 1, __ATOMIC_RELAXED);
         __atomic_sub_fetch(&l->open, 1, __ATOMIC_RELAXED);
         close(c->fd);
         free(c);
@@ -422,23 +419,21 @@ static void shed_one(struct nsl_server *srv)
     nsl_log(NSL_LOG_WARN, "connection_refused", "reason", "out of file descriptors", NULL);
 }
 
-/* A slot under max_connections; atomic since loops close connections concurrently. */
-static bool take_slot(struct nsl_server *srv)
-{
-    if (__atomic_add_fetch(&srv->nconns, 1, __ATOMIC_RELAXED) <= srv->cfg.max_connections)
-        return true;
-    __atomic_sub_fetch(&srv->nconns, 1, __ATOMIC_RELAXED);
-    return false;
-}
-
-static struct loop *least_loaded(struct nsl_server *srv)
+/* The loop with the fewest open connections, or NULL at max_connections (counted over every
+ * loop). Only the accepting loop adds connections, so the count cannot rise behind its back. */
+static struct loop *pick_loop(struct nsl_server *srv)
 {
     struct loop *best = &srv->loops[0];
-    for (uint32_t i = 1; i < srv->nloops; i++)
-        if (__atomic_load_n(&srv->loops[i].open, __ATOMIC_RELAXED) <
-            __atomic_load_n(&best->open, __ATOMIC_RELAXED))
+    uint32_t best_open = UINT32_MAX, total = 0;
+    for (uint32_t i = 0; i < srv->nloops; i++) {
+        uint32_t open = __atomic_load_n(&srv->loops[i].open, __ATOMIC_RELAXED);
+        total += open;
+        if (open < best_open) {
             best = &srv->loops[i];
-    return best;
+            best_open = open;
+        }
+    }
+    return total < srv->cfg.max_connections ? best : NULL;
 }
 
 /* Gives c to its loop: at once when that is the calling one, else through its arrivals. */
@@ -471,19 +466,17 @@ static void accept_all(struct loop *l)
             }
             return; /* EAGAIN, or a transient error the next wakeup retries */
         }
-        bool slot = take_slot(srv);
-        struct conn *c = slot ? calloc(1, sizeof *c) : NULL;
+        struct loop *to = pick_loop(srv);
+        struct conn *c = to ? calloc(1, sizeof *c) : NULL;
         if (!c) {
-            if (slot)
-                __atomic_sub_fetch(&srv->nconns, 1, __ATOMIC_RELAXED);
             nsl_log(NSL_LOG_WARN, "connection_refused", "reason",
-                    slot ? "out of memory" : "connection limit", NULL);
+                    to ? "out of memory" : "connection limit", NULL);
             close(fd);
             continue;
         }
         c->fd = fd;
-        c->loop = least_loaded(srv);
-        __atomic_add_fetch(&c->loop->open, 1, __ATOMIC_RELAXED);
+        c->loop = to;
+        __atomic_add_fetch(&to->open, 1, __ATOMIC_RELAXED);
         hand_over(l, c);
     }
 }
@@ -636,8 +629,11 @@ struct nsl_server *nsl_server_create(const struct nsl_server_config *cfg, int li
     bool ok = srv->stop_fd >= 0 && srv->loops && srv->threads;
     for (uint32_t i = 0; ok && i < srv->nloops; i++)
         ok = loop_init(srv, &srv->loops[i]) == 0;
-    for (; ok && srv->nthreads < cfg->workers; srv->nthreads++)
+    while (ok && srv->nthreads < cfg->workers) { /* nthreads counts only threads to join */
         ok = pthread_create(&srv->threads[srv->nthreads], NULL, worker_main, srv) == 0;
+        if (ok)
+            srv->nthreads++;
+    }
     if (!ok) {
         nsl_server_destroy(srv);
         return NULL;

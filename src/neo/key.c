@@ -170,14 +170,10 @@ static EVP_PKEY *pkey_from(const uint8_t *pub, size_t publen, const BIGNUM *priv
     return pkey;
 }
 
-/* secp256r1's group order n and n >> 1: a signature whose s is above the latter is folded to
- * n - s (Neo, like Bitcoin, wants low-S signatures). */
+/* secp256r1's group order n (big-endian). */
 static const uint8_t group_order[32] = {
     0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
     0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51};
-static const uint8_t half_order[32] = {
-    0x7f, 0xff, 0xff, 0xff, 0x80, 0x00, 0x00, 0x00, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-    0xde, 0x73, 0x7d, 0x56, 0xd3, 0x8b, 0xcf, 0x42, 0x79, 0xdc, 0xe5, 0x61, 0x7e, 0x31, 0x92, 0xa8};
 
 /* One positive DER INTEGER of at most 32 significant bytes, right-aligned into out; advances *p.
  * Byte-level rather than through ECDSA_SIG and BIGNUMs: this runs on every signature. */
@@ -202,21 +198,24 @@ static int der_scalar(const uint8_t **p, const uint8_t *end, uint8_t out[32])
     return 0;
 }
 
-/* r || s of a DER ECDSA-Sig-Value (as OpenSSL gives it), s folded to the low half of the order. */
+/* r || s of a DER ECDSA-Sig-Value (as OpenSSL gives it), s folded to the low half of the order
+ * (Neo, like Bitcoin, wants low-S): s becomes n - s when that is the smaller (n is odd, so they
+ * never tie). */
 static int der_to_raw(const uint8_t *der, size_t len, uint8_t sig[NSL_NEO_SIG_LEN])
 {
     const uint8_t *p = der + 2, *end = der + len;
     if (len < 2 || der[0] != 0x30 || der[1] != len - 2 || der_scalar(&p, end, sig) != 0 ||
         der_scalar(&p, end, sig + 32) != 0 || p != end)
         return -1;
-    if (memcmp(sig + 32, half_order, 32) > 0) {
-        int borrow = 0;
-        for (int i = 31; i >= 0; i--) {
-            int d = group_order[i] - sig[32 + i] - borrow;
-            borrow = d < 0;
-            sig[32 + i] = (uint8_t)(d + 256 * borrow);
-        }
+    uint8_t negated[32];
+    int borrow = 0;
+    for (int i = 31; i >= 0; i--) {
+        int d = group_order[i] - sig[32 + i] - borrow;
+        borrow = d < 0;
+        negated[i] = (uint8_t)(d + 256 * borrow);
     }
+    if (memcmp(sig + 32, negated, 32) > 0)
+        memcpy(sig + 32, negated, 32);
     return 0;
 }
 

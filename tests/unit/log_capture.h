@@ -9,6 +9,17 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/log.h"
+
+/* cmocka setup for the logger's own tests: every level on, no request id. */
+static __attribute__((unused)) int log_test_setup(void **state)
+{
+    (void)state;
+    nsl_log_init("unit", NSL_LOG_DEBUG);
+    nsl_log_set_request_id(NULL);
+    return 0;
+}
+
 /* stderr is redirected to a temporary file while a test logs. */
 static int saved_stderr = -1; /* stderr while capturing */
 static FILE *capture;

@@ -15,14 +15,6 @@
 #include "common/log.h"
 #include "log_capture.h"
 
-static int setup(void **state)
-{
-    (void)state;
-    nsl_log_init("unit", NSL_LOG_DEBUG);
-    nsl_log_set_request_id(NULL);
-    return 0;
-}
-
 static void test_log_line_is_json_with_standard_fields(void **state)
 {
     (void)state;
@@ -396,7 +388,7 @@ static void test_log_levels_parse_refuses_bad_specs(void **state)
     assert_int_equal(nsl_log_component_parse("ROUTER", &c), -1);
 }
 
-#define T(f) cmocka_unit_test_setup(f, setup)
+#define T(f) cmocka_unit_test_setup(f, log_test_setup)
 
 int main(void)
 {

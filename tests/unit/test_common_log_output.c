@@ -22,14 +22,6 @@
 
 #define NEVER_MS 600000 /* a flusher that does not write during a test */
 
-static int setup(void **state)
-{
-    (void)state;
-    nsl_log_init("unit", NSL_LOG_DEBUG);
-    nsl_log_set_request_id(NULL);
-    return 0;
-}
-
 static int teardown(void **state)
 {
     (void)state;
@@ -45,18 +37,21 @@ static size_t count_of(const char *text, const char *needle)
     return n;
 }
 
-/* The events of text's lines, in order, joined by spaces (all lines must be valid JSON). */
-static void events_of(char *text, char *out, size_t len)
+/* Asserts that text's lines (each valid JSON) carry exactly these events, in order, joined by
+ * spaces; frees text. */
+static void assert_events(char *text, const char *want)
 {
     json_t *o[16];
     size_t n = parse_lines(text, o, 16);
     assert_true(n <= 16);
-    out[0] = 0;
+    char events[256] = "";
     for (size_t i = 0; i < n; i++) {
-        size_t used = strlen(out);
-        snprintf(out + used, len - used, "%s%s", i ? " " : "", field(o[i], "event"));
+        size_t used = strlen(events);
+        snprintf(events + used, sizeof events - used, "%s%s", i ? " " : "", field(o[i], "event"));
         json_decref(o[i]);
     }
+    assert_string_equal(events, want);
+    free(text);
 }
 
 static void test_log_output_info_waits_for_flush(void **state)
@@ -70,11 +65,7 @@ static void test_log_output_info_waits_for_flush(void **state)
     assert_string_equal(text, ""); /* queued, not written */
     free(text);
     nsl_log_output_flush();
-    text = capture_text();
-    char events[256];
-    events_of(text, events, sizeof events);
-    assert_string_equal(events, "one two");
-    free(text);
+    assert_events(capture_text(), "one two");
     nsl_log_output_buffer_stop();
     free(capture_end());
 }
@@ -86,17 +77,10 @@ static void test_log_output_warning_writes_queue_before_it(void **state)
     assert_int_equal(nsl_log_output_buffer_start(NEVER_MS), 0);
     nsl_log(NSL_LOG_INFO, "first", NULL);
     nsl_log(NSL_LOG_WARN, "second", NULL);
-    char *text = capture_text();
-    char events[256];
-    events_of(text, events, sizeof events);
-    assert_string_equal(events, "first second");
-    free(text);
+    assert_events(capture_text(), "first second");
     nsl_log(NSL_LOG_INFO, "third", NULL);
     nsl_log(NSL_LOG_ERROR, "fourth", NULL);
-    text = capture_text();
-    events_of(text, events, sizeof events);
-    assert_string_equal(events, "first second third fourth");
-    free(text);
+    assert_events(capture_text(), "first second third fourth");
     nsl_log_output_buffer_stop();
     free(capture_end());
 }
@@ -109,11 +93,7 @@ static void test_log_output_stop_writes_queue_and_goes_direct(void **state)
     nsl_log(NSL_LOG_INFO, "queued", NULL);
     nsl_log_output_buffer_stop();
     nsl_log(NSL_LOG_INFO, "direct", NULL);
-    char *text = capture_end();
-    char events[256];
-    events_of(text, events, sizeof events);
-    assert_string_equal(events, "queued direct");
-    free(text);
+    assert_events(capture_end(), "queued direct");
 }
 
 static void test_log_output_half_full_buffer_is_written(void **state)
@@ -153,10 +133,7 @@ static void test_log_output_flusher_writes_in_time(void **state)
         struct timespec ms = {.tv_nsec = 1000000};
         nanosleep(&ms, NULL);
     }
-    char events[256];
-    events_of(text, events, sizeof events);
-    assert_string_equal(events, "soon");
-    free(text);
+    assert_events(text, "soon");
     nsl_log_output_buffer_stop();
     free(capture_end());
 }
@@ -214,16 +191,12 @@ static void test_log_output_exit_writes_queue(void **state)
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
-    char *text = capture_end();
-    char events[256];
-    events_of(text, events, sizeof events);
-    assert_string_equal(events, "before_exit");
-    free(text);
+    assert_events(capture_end(), "before_exit");
 }
 
 int main(void)
 {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, log_test_setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_log_output_info_waits_for_flush),
         T(test_log_output_warning_writes_queue_before_it),
